@@ -1,0 +1,290 @@
+"""Articles: find the article files in a directory and load each one into an `Article`.
+
+`Article.text` is the text every later offset indexes into, so loading is deliberately plain:
+for `.txt` it is the file's content (BOM dropped, newlines normalised to `\\n`, as Python's
+`open()` reads it), for `.md` the content after the YAML front matter, for `.html` the main
+text found by trafilatura, for `.pdf` the pages' text joined by blank lines.
+
+This module does not chunk, clean up or rewrite text (no markdown stripping, no re-flowing of
+PDF lines) and does not cache anything: the indexer compares `sha256` (of the raw bytes) with
+its manifest to skip unchanged files. Every per-file problem is an `ArticleError` whose
+message names the file, so a sync can report it and go on with the others.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import io
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rag.errors import ArticleError
+
+logger = logging.getLogger(__name__)
+
+SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
+_MAX_TITLE_CHARS = 150
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_MD_HEADING = re.compile(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
+# trafilatura's last-resort fallback returns bare link text ("Home") for pages with no article.
+_MIN_HTML_WORDS = 5
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    text: str
+    sha256: str
+    date: str | None = None
+    url: str | None = None
+    source: str | None = None
+    lang: str | None = None
+
+
+def list_article_files(root: Path) -> list[Path]:
+    """Article files under `root`, recursively, sorted by id; hidden entries are skipped."""
+    real_root = root.resolve()
+    found: list[Path] = []
+    # os.walk does not follow directory symlinks: a link inside the tree would list files
+    # twice, one pointing outside would index files the user did not put in the articles dir.
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        for name in list(dirnames):
+            if name.startswith(".") or (here / name).is_symlink():
+                dirnames.remove(name)
+                if not name.startswith(".") and not _inside(here / name, real_root):
+                    logger.warning("Skipping %s: the link points outside %s", here / name, root)
+        for name in filenames:
+            path = here / name
+            if name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+                continue
+            if path.is_symlink() and not _inside(path, real_root):
+                logger.warning("Skipping %s: the link points outside %s", path, root)
+            elif not path.is_file():
+                logger.warning("Skipping %s: not a regular file (broken link?)", path)
+            else:
+                found.append(path)
+    return sorted(found, key=lambda p: article_id(p, root))
+
+
+def article_id(path: Path, root: Path) -> str:
+    """The id of `path`: its path relative to `root` with `/` separators."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    try:  # one side relative, the other absolute: compare without resolving links
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        raise ArticleError(f"{path} is not inside the articles directory {root}.") from None
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def load_article(path: Path, root: Path, *, max_bytes: int = 20 * 2**20) -> Article:
+    """Read and parse one article file; raises `ArticleError` saying what is wrong with it."""
+    aid = article_id(path, root)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        valid = ", ".join(sorted(SUFFIXES))
+        raise ArticleError(f"{aid}: unsupported file type; valid suffixes: {valid}.")
+    try:
+        size = path.stat().st_size  # checked first: an oversized file is never read
+        if size <= max_bytes:
+            with path.open("rb") as f:
+                data = f.read(max_bytes + 1)  # bounded: the file may grow meanwhile
+            size = len(data)
+    except FileNotFoundError:
+        raise ArticleError(f"{aid}: the file vanished; run the sync again.") from None
+    except OSError as exc:
+        raise ArticleError(f"{aid}: cannot read the file ({exc.strerror or exc}).") from None
+    if size > max_bytes:
+        raise ArticleError(
+            f"{aid}: {size:,} bytes is over the limit of {max_bytes:,} bytes; "
+            "raise RAG_MAX_ARTICLE_BYTES to index it."
+        )
+
+    meta: dict[str, Any] = {}
+    if suffix == ".pdf":
+        text, meta = _parse_pdf(data, aid)
+    elif suffix in (".html", ".htm"):
+        text, meta = _parse_html(data, aid)
+    else:
+        text = _decode(data, aid)
+        if suffix != ".txt":
+            text, meta = _split_front_matter(text, aid)
+    if not text.strip():
+        raise ArticleError(f"{aid}: the article has no text (empty or only whitespace).")
+
+    is_md = suffix in (".md", ".markdown")
+    title = (
+        meta.get("title")
+        or (_first_heading(text) if is_md else _first_short_line(text))
+        or _name_title(path)
+        or _opening_words(text)
+    )
+    lang = meta.get("lang")
+    lang = re.split(r"[-_]", lang)[0].lower() if lang else detect_language(text)
+    logger.debug("Loaded %s: %d chars, lang=%s", aid, len(text), lang)
+    return Article(
+        id=aid,
+        title=title,
+        text=text,
+        sha256=hashlib.sha256(data).hexdigest(),
+        date=meta.get("date"),
+        url=meta.get("url"),
+        source=meta.get("source"),
+        lang=lang,
+    )
+
+
+def _inside(path: Path, real_root: Path) -> bool:
+    return path.resolve().is_relative_to(real_root)
+
+
+def _decode(data: bytes, aid: str) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16", errors="replace")  # NULs are expected in UTF-16
+    elif b"\x00" in data:
+        raise ArticleError(f"{aid}: looks like a binary file (it contains NUL bytes), not text.")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # Scraped French text is often Windows-1252; latin-1 accepts any byte as a last resort.
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+            logger.info("%s is not UTF-8; decoded it as %s", aid, "cp1252/latin-1")
+    text = text.removeprefix("\ufeff")
+    # The same newline translation as Python's open(), so offsets match what readers see.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _split_front_matter(text: str, aid: str) -> tuple[str, dict[str, Any]]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return text, {}
+    try:
+        raw = yaml.safe_load(match.group(1) or "") or {}
+    except yaml.YAMLError as exc:
+        raise ArticleError(f"{aid}: the YAML front matter is not valid: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ArticleError(f"{aid}: the front matter must be YAML `key: value` lines.")
+    meta: dict[str, Any] = {}
+    for key in ("title", "date", "url", "source", "lang"):
+        value = raw.get(key)
+        if isinstance(value, dt.date):  # YAML reads `2024-06-05` as a date (or datetime)
+            value = value.isoformat()
+        if value is not None and str(value).strip():
+            meta[key] = str(value).strip()
+    # The text is exactly what follows the closing `---` line: citations' offsets index into it.
+    return text[match.end() :], meta
+
+
+def _first_heading(text: str) -> str | None:
+    match = _MD_HEADING.search(text)
+    return match.group(1).strip() if match else None
+
+
+def _first_short_line(text: str) -> str | None:
+    line = next((s.strip() for s in text.split("\n") if s.strip()), "")
+    return line if 0 < len(line) <= _MAX_TITLE_CHARS else None
+
+
+def _parse_html(data: bytes, aid: str) -> tuple[str, dict[str, Any]]:
+    import trafilatura  # slow to import; only HTML articles need it
+
+    if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ArticleError(f"{aid}: looks like a binary file (it contains NUL bytes), not HTML.")
+    try:
+        # favor_precision: boilerplate (cookie banners, related links) costs more in a search
+        # index than an occasionally dropped paragraph.
+        doc = trafilatura.bare_extraction(
+            data, with_metadata=True, include_comments=False, favor_precision=True
+        )
+    except Exception as exc:  # trafilatura/lxml raise many types on malformed input
+        raise ArticleError(f"{aid}: cannot parse the HTML ({exc}).") from None
+    text = (doc.text or "").strip() if isinstance(doc, trafilatura.settings.Document) else ""
+    if len(text.split()) < _MIN_HTML_WORDS:
+        raise ArticleError(f"{aid}: no article text found in the HTML page.")
+    assert isinstance(doc, trafilatura.settings.Document)
+    meta = {
+        "title": doc.title,
+        "date": doc.date,
+        "url": doc.url,
+        "source": doc.sitename,
+        "lang": doc.language or _html_lang(data),
+    }
+    return text, {k: v.strip() for k, v in meta.items() if v and v.strip()}
+
+
+def _html_lang(data: bytes) -> str | None:
+    match = _HTML_LANG.search(data[:8192])
+    return match.group(1).decode("ascii").lower() if match else None
+
+
+def _parse_pdf(data: bytes, aid: str) -> tuple[str, dict[str, Any]]:
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        title = (reader.metadata.title if reader.metadata else None) or None
+    except Exception as exc:  # pypdf raises PdfReadError, but also ValueError/KeyError/...
+        raise ArticleError(f"{aid}: cannot read the PDF ({type(exc).__name__}: {exc}).") from None
+    # Some PDFs carry NULs in their text layer; they would only confuse the later stages.
+    text = "\n\n".join(p for p in pages if p).replace("\x00", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, {"title": str(title).strip()} if title and str(title).strip() else {}
+
+
+# Frequent function words that the other language rarely uses ("a", "on", "an" are in both).
+_FR_WORDS = """le la les des du de et est un une dans pour que qui sur au aux pas ne il elle nous
+vous ce cette ces avec par sont ont été mais ou leur plus d l qu n se sa ses son"""
+_EN_WORDS = """the and of to in is that for it with was are by this be at from have has which not
+were their but its or had will would been they he she we who"""
+_STOPWORDS = {"fr": frozenset(_FR_WORDS.split()), "en": frozenset(_EN_WORDS.split())}
+
+
+def detect_language(text: str) -> str | None:
+    """Guess French or English ("fr"/"en") from stopword counts; None if too short or mixed."""
+    words = re.findall(r"[^\W\d_]+", text[:5000].lower())
+    if len(words) < 8:
+        return None
+    counts = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    (best, top), (_, second) = sorted(counts.items(), key=lambda kv: -kv[1])
+    # A real article has roughly a third stopwords; demand a clear margin over the other list.
+    if top >= 3 and top >= 0.1 * len(words) and top >= 2 * second:
+        return best
+    return None
+
+
+def _name_title(path: Path) -> str | None:
+    """The file name as a title, unless it is an opaque id (`000_f32d863d3c202223`)."""
+    words = path.stem.replace("_", " ").replace("-", " ").split()
+    if not any(w.isalpha() and len(w) > 2 for w in words):
+        return None
+    return " ".join(words)
+
+
+def _opening_words(text: str, limit: int = 80) -> str:
+    """The article's first words, cut at a word boundary: a readable stand-in for a title."""
+    first = " ".join(text.split())
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"

@@ -1,0 +1,220 @@
+"""Sentence splitting and chunking: tricky news typography, exact offsets, stable ids."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.articles import list_article_files, load_article
+from rag.chunking import (
+    CHUNKING_FINGERPRINT,
+    MAX_CHARS,
+    TARGET_CHARS,
+    Chunk,
+    NewsTextSplitter,
+    chunk_article,
+    chunk_text,
+    split_sentences,
+)
+
+ROOT = Path(__file__).parents[1]
+DATA = Path(__file__).parent / "data" / "articles"
+SEEDS = ROOT / "seeds"
+SEED = SEEDS / "000_f32d863d3c202223.txt"
+
+
+def sentences(text: str) -> list[str]:
+    return [text[start:end] for start, end in split_sentences(text)]
+
+
+def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> None:
+    """Exact slices, in order, no overlap, within max_chars, covering all non-whitespace."""
+    previous_end = 0
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
+        assert 0 < len(chunk.text) <= max_chars
+        assert not chunk.text[0].isspace() and not chunk.text[-1].isspace()
+        assert chunk.start >= previous_end
+        assert text[previous_end : chunk.start].strip() == ""  # only whitespace is left out
+        previous_end = chunk.end
+    assert text[previous_end:].strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # the missing space after a full stop, as scraped
+            "Les essais ont eu lieu dans les Pyrénées.Alors que l’Europe attend, rien ne bouge.",
+            [
+                "Les essais ont eu lieu dans les Pyrénées.",
+                "Alors que l’Europe attend, rien ne bouge.",
+            ],
+        ),
+        (
+            "Elle fait 0 à 100 en 2.9 secondes, soit 2,9 s. Le prix : 100 000 euros. Voir p. 3.",
+            [
+                "Elle fait 0 à 100 en 2.9 secondes, soit 2,9 s.",
+                "Le prix : 100 000 euros.",
+                "Voir p. 3.",
+            ],
+        ),
+        (
+            "Le site www.xiaomi.com ne dit rien. Selon M. Dupont, rien ne presse.",
+            ["Le site www.xiaomi.com ne dit rien.", "Selon M. Dupont, rien ne presse."],
+        ),
+        (
+            "The U.S. President spoke. Prices rose, e.g. in Europe, i.e. Germany, vs. Asia.",
+            ["The U.S. President spoke.", "Prices rose, e.g. in Europe, i.e. Germany, vs. Asia."],
+        ),
+        (
+            "Pommes, poires, etc. et le reste. Voir p. ex. Le Monde, p. 12. Dr. Wang vient.",
+            [
+                "Pommes, poires, etc. et le reste.",
+                "Voir p. ex. Le Monde, p. 12.",
+                "Dr. Wang vient.",
+            ],
+        ),
+        (
+            "Mme. Garnier et St. Louis Inc. sont là. Apple Inc. et Mr. Smith aussi.",
+            ["Mme. Garnier et St. Louis Inc. sont là.", "Apple Inc. et Mr. Smith aussi."],
+        ),
+        (  # closing quotes belong to the sentence they end; `?` before lower case does not end
+            "Il a dit : « C’est fini. » Puis il est parti. « Vraiment ? » a-t-il demandé. Oui !",
+            [
+                "Il a dit : « C’est fini. »",
+                "Puis il est parti.",
+                "« Vraiment ? » a-t-il demandé.",
+                "Oui !",
+            ],
+        ),
+        (
+            "Il a dit : “Bonjour.” Elle a répondu “Au revoir”. Fin.",
+            ["Il a dit : “Bonjour.”", "Elle a répondu “Au revoir”.", "Fin."],
+        ),
+        (  # ellipsis, and a semicolon is not a sentence end
+            "Nous pensons que l’échelle paiera… Nous sommes loin ; très loin... Voilà.",
+            ["Nous pensons que l’échelle paiera…", "Nous sommes loin ; très loin...", "Voilà."],
+        ),
+        (  # a newline always ends a sentence; headings are sentences of their own
+            "Un titre sans point\n\nPremière phrase. Deuxième phrase\nTroisième ligne",
+            ["Un titre sans point", "Première phrase.", "Deuxième phrase", "Troisième ligne"],
+        ),
+        (
+            "1. Le premier point\nII. Les suites.\nVraiment ?Oui.",
+            ["1. Le premier point", "II. Les suites.", "Vraiment ?", "Oui."],
+        ),
+        (
+            "Il est midi.«Nous partons», dit-il.L’avion attend.",
+            ["Il est midi.", "«Nous partons», dit-il.", "L’avion attend."],
+        ),
+        ("  \n\t ", []),
+        ("", []),
+    ],
+)
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_semicolon_sentence_in_the_seed_is_whole() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    [span] = [s for s in split_sentences(text) if "premier trimestre 2025" in text[s[0] : s[1]]]
+    sentence = text[span[0] : span[1]]
+    assert sentence.startswith("D’ici la fin du mois d’octobre")
+    assert " en 2025 ; les livraisons de la SU7 Ultra" in sentence
+    assert sentence.endswith("des voitures électriques bon marché.")
+
+
+def test_seed_chunks() -> None:
+    article = load_article(SEED, SEEDS)
+    chunks = chunk_article(article)
+    assert_valid(article.text, chunks)
+    assert 4 <= len(chunks) <= 8
+    assert all(c.article_id == article.id for c in chunks)
+    # Chunks end on sentence ends, and the heading starts the chunk of its section.
+    assert all(c.text[-1] in ".»…" for c in chunks)
+    assert any(c.text.startswith("Nouvel objectif pour Xiaomi :") for c in chunks)
+
+
+@pytest.mark.parametrize("path", list_article_files(DATA), ids=lambda p: p.name)
+def test_fixture_chunks_are_exact(path: Path) -> None:
+    article = load_article(path, DATA)
+    assert_valid(article.text, chunk_article(article))
+    small = chunk_text(article.id, article.text, target_chars=120, max_chars=200)
+    assert_valid(article.text, small, max_chars=200)
+    assert len(small) > 1
+
+
+def test_a_long_sentence_is_cut_at_spaces() -> None:
+    text = "Début. " + "mot " * 600 + "fin de la phrase."
+    chunks = chunk_text("a.txt", text, target_chars=300, max_chars=500)
+    assert_valid(text, chunks, max_chars=500)
+    assert all(c.text.endswith(("mot", ".")) for c in chunks)
+    # No spaces at all: hard cuts, still exact.
+    blob = "x" * 2500
+    assert [len(c.text) for c in chunk_text("b.txt", blob)] == [1000, 1000, 500]
+
+
+def test_ids_are_stable_and_distinct() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    first, second = chunk_text("seed.txt", text), chunk_text("seed.txt", text)
+    assert [c.id for c in first] == [c.id for c in second]
+    assert len({c.id for c in first}) == len(first)
+    assert all(len(c.id) == 20 and int(c.id, 16) >= 0 for c in first)
+    assert {c.id for c in chunk_text("other.txt", text)}.isdisjoint(c.id for c in first)
+
+
+def test_ids_are_stable_across_processes() -> None:
+    code = (
+        "import sys; from rag.chunking import chunk_text; "
+        "print(' '.join(c.id for c in chunk_text('seed.txt', open(sys.argv[1]).read())))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(SEED)], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [c.id for c in chunk_text("seed.txt", SEED.read_text(encoding="utf-8"))]
+
+
+def test_parameters_are_checked_and_fingerprinted() -> None:
+    with pytest.raises(ValueError, match="target_chars"):
+        chunk_text("a", "Du texte.", target_chars=500, max_chars=100)
+    assert str(TARGET_CHARS) in CHUNKING_FINGERPRINT and str(MAX_CHARS) in CHUNKING_FINGERPRINT
+
+
+def test_langchain_splitter_keeps_exact_start_indexes() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    splitter = NewsTextSplitter(target_chars=200, max_chars=300, add_start_index=True)
+    docs = splitter.create_documents([text], metadatas=[{"article": "seed"}])
+    expected = chunk_text("seed", text, target_chars=200, max_chars=300)
+    assert [d.page_content for d in docs] == [c.text for c in expected]
+    assert [d.metadata["start_index"] for d in docs] == [c.start for c in expected]
+    assert all(d.metadata["article"] == "seed" for d in docs)
+
+
+# Characters that stress the rules: terminal punctuation, quotes, odd whitespace and breaks.
+_TRICKY = list(" \n\r\t\u00a0\u202f\u2028\x1c\x85.!?…;:,«»“”\"'’()[]-aAéÉzZM0123")
+_texts = st.text(alphabet=st.one_of(st.characters(), st.sampled_from(_TRICKY)), max_size=400)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_texts, target=st.integers(1, 80), extra=st.integers(0, 60))
+def test_chunks_property(text: str, target: int, extra: int) -> None:
+    max_chars = target + extra
+    chunks = chunk_text("prop.txt", text, target_chars=target, max_chars=max_chars)
+    assert_valid(text, chunks, max_chars=max_chars)
+    spans = split_sentences(text)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
+    assert all(text[s:e] == text[s:e].strip() != "" for s, e in spans)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text())
+def test_chunks_property_default_sizes(text: str) -> None:
+    assert_valid(text, chunk_text("prop.txt", text))
