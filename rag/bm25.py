@@ -1,0 +1,71 @@
+"""Okapi BM25 over an inverted index, for the lexical half of hybrid search.
+
+Scoring touches only the documents that contain a query term, so a query costs
+O(matching postings), not O(corpus) as in `rank_bm25` (which loops over every document for
+every query term). Terms are lower-cased, accent-folded words minus French and English
+stopwords. It keeps no state on disk: `retrieval` rebuilds it when the index changes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset(
+    """
+    a an and are as at be by for from has have he her his how in is it its of on or she that
+    the their there they this to was were what when where which who why will with do does did
+    can could would should you your we our i me my not no than then so if but about into over
+    au aux avec ce ces cet cette dans de des du elle en et eux il ils je la le les leur leurs
+    lui ma mais me meme mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses
+    son sur ta te tes toi ton tu un une vos votre vous c d j l m n s t y est sont ete etre avoir
+    a ont comme plus quand quel quelle quels quelles combien pourquoi comment ou
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: `Énergie` and `energie` are one term."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def terms(text: str) -> list[str]:
+    return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS]
+
+
+class BM25:
+    def __init__(self, docs: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.lengths: list[int] = []
+        for i, doc in enumerate(docs):
+            counts = Counter(terms(doc))
+            self.lengths.append(sum(counts.values()))
+            for term, tf in counts.items():
+                self.postings[term].append((i, tf))
+        self.avg_len = (sum(self.lengths) / len(self.lengths)) if self.lengths else 0.0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def idf(self, term: str) -> float:
+        df = len(self.postings.get(term, ()))
+        return math.log(1 + (len(self.lengths) - df + 0.5) / (df + 0.5))
+
+    def top(self, query: str, k: int) -> list[tuple[int, float]]:
+        """The k best (doc index, score) pairs, best first; documents sharing no term are out."""
+        scores: dict[int, float] = defaultdict(float)
+        for term in set(terms(query)):
+            postings = self.postings.get(term)
+            if not postings:
+                continue
+            idf = self.idf(term)
+            for doc, tf in postings:
+                norm = self.k1 * (1 - self.b + self.b * self.lengths[doc] / self.avg_len)
+                scores[doc] += idf * tf * (self.k1 + 1) / (tf + norm)
+        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]

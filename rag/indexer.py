@@ -1,0 +1,174 @@
+"""Incremental sync: make the index match the articles dir, embedding only what changed.
+
+Compares each file's sha256 with the manifest in the index. New and changed articles are
+loaded, chunked, embedded (in batches across articles, so short articles still fill a batch)
+and written article by article; articles whose files are gone are removed; unchanged ones are
+not even parsed. If the model or the chunking changed (the fingerprint differs), the whole
+index is rebuilt on purpose, with a log message saying why; `rebuild=True` forces that.
+Bad files are skipped with a reason and never stop the sync. It does not answer questions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.articles import Article, article_id, file_sha256, list_article_files, load_article
+from rag.chunking import CHUNKING_FINGERPRINT, Chunk, chunk_article
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.errors import ArticleError, IndexLockedError, RagError
+from rag.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Articles embedded together: enough chunks for full batches, little lost if interrupted.
+GROUP = 64
+
+Progress = Callable[[int, int], None]  # (chunks done, chunks to do)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    rebuilt: str | None = None  # why the index was rebuilt, if it was
+    skipped: dict[str, str] = field(default_factory=dict)  # article id -> reason
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def index_fingerprint(embedder: Embedder) -> str:
+    return f"{embedder.fingerprint}|{CHUNKING_FINGERPRINT}"
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path, *, wait: bool = True) -> Iterator[None]:
+    """One writer at a time per index dir. Readers never take it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexLockedError(
+                f"Another `rag index` is writing {index_dir}/. Wait for it to finish."
+            ) from None
+        yield
+
+
+def sync(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> SyncReport:
+    started = time.perf_counter()
+    root = settings.articles_dir
+    if not root.is_dir():
+        raise RagError(f"Articles dir {root}/ does not exist. Create it or set RAG_ARTICLES_DIR.")
+    lock = write_lock(settings.index_dir) if not settings.chroma_url else contextlib.nullcontext()
+    with lock:
+        fingerprint = index_fingerprint(embedder)
+        reason = _rebuild_reason(store, fingerprint, rebuild)
+        if reason:
+            log.warning("Rebuilding the index: %s", reason)
+            store.reset()
+        manifest = store.manifest()
+        files = {article_id(p, root): p for p in list_article_files(root)}
+
+        gone = sorted(set(manifest) - set(files))
+        for aid in gone:
+            store.remove_article(aid)
+        todo: list[tuple[str, Path]] = []
+        unchanged = 0
+        skipped: dict[str, str] = {}
+        for aid, path in files.items():
+            try:
+                sha = file_sha256(path)
+            except OSError as exc:
+                skipped[aid] = f"cannot read: {exc.strerror or exc}"
+                continue
+            if aid in manifest and manifest[aid].sha256 == sha:
+                unchanged += 1
+            else:
+                todo.append((aid, path))
+
+        embedded = _embed_all(settings, store, embedder, todo, skipped, progress)
+        done = {aid for aid, _ in todo} - set(skipped)
+        store.mark_synced(fingerprint)
+        report = SyncReport(
+            added=sum(1 for aid in done if aid not in manifest),
+            updated=sum(1 for aid in done if aid in manifest),
+            removed=len(gone),
+            unchanged=unchanged,
+            chunks=store.count(),
+            embedded=embedded,
+            seconds=round(time.perf_counter() - started, 3),
+            rebuilt=reason,
+            skipped=skipped,
+        )
+    log.info("Sync done: %s", report)
+    return report
+
+
+def _rebuild_reason(store: Store, fingerprint: str, forced: bool) -> str | None:
+    if forced:
+        return "--rebuild was asked for"
+    old = store.fingerprint
+    if old is not None and old != fingerprint:
+        return f"the embedding model or chunking changed ({old} -> {fingerprint})"
+    if old is None and store.count():
+        return "the index has no fingerprint (built by another version)"
+    return None
+
+
+def _embed_all(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    todo: list[tuple[str, Path]],
+    skipped: dict[str, str],
+    progress: Progress | None,
+) -> int:
+    """Load and chunk every article in `todo` (so the chunk total is known), then embed and
+    write them a group of articles at a time. Returns the number of chunks embedded."""
+    loaded: list[tuple[Article, list[Chunk]]] = []
+    for aid, path in todo:
+        try:
+            article = load_article(path, settings.articles_dir, max_bytes=settings.max_article_bytes)
+        except ArticleError as exc:
+            log.warning("Skipping %s: %s", aid, exc)
+            skipped[aid] = str(exc)
+            continue
+        loaded.append((article, chunk_article(article)))
+    total = sum(len(chunks) for _, chunks in loaded)
+    embedded = 0
+
+    def advance(n: int) -> None:
+        nonlocal embedded
+        embedded += n
+        if progress:
+            progress(embedded, total)
+
+    for i in range(0, len(loaded), GROUP):
+        group = loaded[i : i + GROUP]
+        vectors = embedder.embed_documents([c.text for _, cs in group for c in cs], progress=advance)
+        offset = 0
+        for article, chunks in group:
+            store.put_article(article, chunks, vectors[offset : offset + len(chunks)])
+            offset += len(chunks)
+    return embedded

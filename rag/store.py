@@ -1,0 +1,244 @@
+"""The Chroma index: chunk vectors plus a manifest of the articles they came from.
+
+Two collections live side by side, in a local directory or on a Chroma server:
+- `<name>`: one record per chunk (its vector, its text, and the metadata citations need:
+  article id, title, date, url, start, end). Its collection metadata holds the index
+  `fingerprint` (model + chunking) and a `generation` counter bumped by every sync, which
+  lets readers (BM25) notice that the index changed.
+- `<name>-articles`: the manifest, one record per article: sha256, title, date, url, source,
+  lang, chunk count, with the article's full text as its document (the page shows it, and
+  a Chroma server has no access to our disk). Its vector is a placeholder: it is never queried.
+An article's chunks are written before its manifest record, so a sync killed in between
+leaves an article the next sync sees as new and re-writes; never a manifest that lies.
+
+Vectors are computed by `rag.embeddings`, never by Chroma (its default embedding function
+would download a model). We use Chroma directly rather than `langchain_chroma.Chroma` because
+the sync needs exact ids, batched upserts and metadata filters; `retrieval.HybridRetriever`
+gives LangChain users the usual interface.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.config import Settings
+from rag.errors import IndexMissingError, RagError
+
+log = logging.getLogger(__name__)
+
+_PAGE = 2000  # records per Chroma get/upsert call: keeps requests under server limits
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the index knows about one article (the manifest entry)."""
+
+    id: str
+    sha256: str
+    title: str
+    chunks: int
+    date: str | None = None
+    url: str | None = None
+    source: str | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    article_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    date: str | None = None
+    lang: str | None = None
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise RagError(
+                f"RAG_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}."
+            )
+        headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            headers=headers,
+            settings=chroma_settings,
+        )
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+
+
+def _clean(meta: dict[str, Any]) -> dict[str, Any]:
+    """Chroma metadata cannot hold None."""
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+class Store:
+    """Typed access to the two collections. Chroma dicts stop here."""
+
+    def __init__(self, client: ClientAPI, name: str = "articles") -> None:
+        self.client = client
+        self.name = name
+        self.chunks = self._collection(name, cosine=True)
+        self.articles = self._collection(f"{name}-articles", cosine=False)
+
+    def _collection(self, name: str, *, cosine: bool) -> Collection:
+        config: Any = {"hnsw": {"space": "cosine"}} if cosine else None
+        return self.client.get_or_create_collection(
+            name, embedding_function=None, configuration=config
+        )
+
+    # -- index state ------------------------------------------------------------------------
+    @property
+    def info(self) -> dict[str, Any]:
+        """Fresh collection metadata: fingerprint, generation, synced_at."""
+        return dict(self.client.get_collection(self.name, embedding_function=None).metadata or {})
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self.info.get("fingerprint")
+
+    @property
+    def generation(self) -> int:
+        return int(self.info.get("generation", 0))
+
+    def mark_synced(self, fingerprint: str) -> None:
+        info = self.info
+        self.chunks.modify(
+            metadata={
+                "fingerprint": fingerprint,
+                "generation": int(info.get("generation", 0)) + 1,
+                "synced_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+    def reset(self) -> None:
+        """Drop everything (a planned rebuild)."""
+        generation = self.generation
+        for name in (self.name, f"{self.name}-articles"):
+            self.client.delete_collection(name)
+        self.chunks = self._collection(self.name, cosine=True)
+        self.articles = self._collection(f"{self.name}-articles", cosine=False)
+        # Keep the counter monotonic so readers still see that something changed.
+        self.chunks.modify(metadata={"generation": generation + 1})
+
+    # -- manifest ---------------------------------------------------------------------------
+    def manifest(self) -> dict[str, ArticleRecord]:
+        records: dict[str, ArticleRecord] = {}
+        for ids, metas, _ in self._pages(self.articles, include=["metadatas"]):
+            for id_, meta in zip(ids, metas, strict=True):
+                records[id_] = ArticleRecord(id=id_, **meta)  # type: ignore[arg-type]
+        return records
+
+    def article_text(self, article_id: str) -> str | None:
+        got = self.articles.get(ids=[article_id], include=["documents"])
+        docs = got["documents"] or []
+        return docs[0] if docs else None
+
+    # -- writes -----------------------------------------------------------------------------
+    def put_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Replace an article's chunks, then record it in the manifest (in that order)."""
+        self.chunks.delete(where={"article": article.id})
+        meta = {"article": article.id, "title": article.title, "date": article.date,
+                "url": article.url, "source": article.source, "lang": article.lang}
+        for i in range(0, len(chunks), _PAGE):
+            part = chunks[i : i + _PAGE]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[i : i + len(part)],
+                documents=[c.text for c in part],
+                metadatas=[_clean({**meta, "start": c.start, "end": c.end}) for c in part],
+            )
+        record = _clean({"sha256": article.sha256, "title": article.title, "chunks": len(chunks),
+                         "date": article.date, "url": article.url, "source": article.source,
+                         "lang": article.lang})
+        self.articles.upsert(
+            ids=[article.id], embeddings=[[1.0]], documents=[article.text], metadatas=[record]
+        )
+
+    def remove_article(self, article_id: str) -> None:
+        self.articles.delete(ids=[article_id])
+        self.chunks.delete(where={"article": article_id})
+
+    # -- reads ------------------------------------------------------------------------------
+    def all_chunks(self) -> list[StoredChunk]:
+        out: list[StoredChunk] = []
+        for ids, metas, docs in self._pages(self.chunks, include=["metadatas", "documents"]):
+            out.extend(_stored(i, m, d) for i, m, d in zip(ids, metas, docs, strict=True))
+        return out
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
+        """The k nearest chunks with their cosine similarity, best first."""
+        n = min(k, self.count())
+        if n == 0:
+            return []
+        res = self.chunks.query(
+            query_embeddings=[vector], n_results=n, include=["metadatas", "documents", "distances"]
+        )
+        ids, metas = res["ids"][0], (res["metadatas"] or [[]])[0]
+        docs, dists = (res["documents"] or [[]])[0], (res["distances"] or [[]])[0]
+        return [
+            (_stored(i, dict(m), d), 1.0 - float(dist))
+            for i, m, d, dist in zip(ids, metas, docs, dists, strict=True)
+        ]
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        got = self.chunks.get(ids=list(chunk_ids), include=["embeddings"])
+        embs = got["embeddings"] if got["embeddings"] is not None else []
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], embs, strict=True)}
+
+    def _pages(self, col: Collection, include: list[Any]) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+        offset = 0
+        while True:
+            got = col.get(include=include, limit=_PAGE, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            metas = [dict(m) for m in (got["metadatas"] or [{}] * len(ids))]
+            docs = list(got["documents"] or [""] * len(ids))
+            yield ids, metas, docs
+            offset += len(ids)
+
+
+def _stored(id_: str, meta: dict[str, Any], text: str | None) -> StoredChunk:
+    return StoredChunk(
+        id=id_, article_id=meta["article"], title=meta.get("title", meta["article"]),
+        start=int(meta["start"]), end=int(meta["end"]), text=text or "",
+        date=meta.get("date"), lang=meta.get("lang"),
+    )
+
+
+def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
+    """Open (creating if needed) the index described by `settings`."""
+    if must_exist and not settings.chroma_url and not any(settings.index_dir.glob("chroma.sqlite3")):
+        raise IndexMissingError(
+            f"No index in {settings.index_dir}/. Run `rag index` to build it from "
+            f"{settings.articles_dir}/."
+        )
+    return Store(make_client(settings), settings.collection)

@@ -1,0 +1,105 @@
+"""The `rag` command's JSON contracts, run in-process (the model is loaded once per session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEED_ID
+
+from rag.cli import main
+from rag.embeddings import Embedder
+
+QUESTION = "When do SU7 Ultra deliveries start?"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def dirs(tmp_path: Path, articles_dir: Path, embedder: Embedder) -> list[str]:
+    return ["--articles", str(articles_dir), "--index", str(tmp_path / "index")]
+
+
+def test_index_json_twice_then_one_new_article(
+    capsys: pytest.CaptureFixture[str], dirs: list[str], articles_dir: Path
+) -> None:
+    code, [first] = run(capsys, "index", "--json", *dirs)
+    assert code == 0
+    assert set(first) >= {"added", "updated", "removed", "unchanged", "chunks", "embedded", "seconds"}
+    assert first["embedded"] == first["chunks"] > 0
+
+    _, [second] = run(capsys, "index", "--json", *dirs)
+    assert second["embedded"] == 0 and second["unchanged"] == first["added"]
+
+    (articles_dir / "short.txt").write_text("Une phrase courte sur Douai.\n", encoding="utf-8")
+    _, [third] = run(capsys, "index", "--json", *dirs)
+    assert (third["added"], third["embedded"]) == (1, 1)
+    assert third["chunks"] == first["chunks"] + 1
+
+
+def test_ask_json_cites_the_seed_sentence_exactly(
+    capsys: pytest.CaptureFixture[str], dirs: list[str], articles_dir: Path
+) -> None:
+    run(capsys, "index", *dirs)
+    code, [ans] = run(capsys, "ask", "--json", QUESTION, *dirs)
+    assert code == 0
+    assert set(ans) == {"question", "answer", "abstained", "mode", "citations"}
+    assert not ans["abstained"]
+    first = ans["citations"][0]
+    assert first["article"] == SEED_ID
+    assert "premier trimestre 2025" in first["quote"]
+    text = (articles_dir / SEED_ID).read_text(encoding="utf-8")
+    assert text[first["start"] : first["end"]] == first["quote"]
+
+
+def test_search_json_and_stdin_questions(
+    capsys: pytest.CaptureFixture[str], dirs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "index", *dirs)
+    _, [res] = run(capsys, "search", "--json", "--k", "2", "Xiaomi Europe", *dirs)
+    assert res["query"] == "Xiaomi Europe" and len(res["hits"]) == 2
+    assert set(res["hits"][0]) == {"article", "title", "start", "end", "text", "score"}
+
+    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO(f"{QUESTION}\n\nQui dirige Xiaomi ?\n"))
+    _, answers = run(capsys, "ask", "--json", "-", *dirs)
+    assert [a["question"] for a in answers] == [QUESTION, "Qui dirige Xiaomi ?"]
+
+
+def test_ask_without_index_says_to_build_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(["ask", QUESTION, "--index", str(tmp_path / "none")])
+    assert code == 2
+    assert "rag index" in capsys.readouterr().err
+
+
+def test_add_copies_and_syncs(
+    capsys: pytest.CaptureFixture[str], dirs: list[str], articles_dir: Path, tmp_path: Path
+) -> None:
+    run(capsys, "index", *dirs)
+    source = tmp_path / "note.md"
+    source.write_text("---\ntitle: Douai\n---\nUne usine ouvrira à Douai en 2026.\n", "utf-8")
+    code, [report] = run(capsys, "add", "--json", str(source), *dirs)
+    assert code == 0 and report["added"] == 1
+    assert (articles_dir / "note.md").read_bytes() == source.read_bytes()
+
+    code = main(["add", str(tmp_path / "nope.docx"), *dirs])
+    assert code == 2
+
+
+@pytest.mark.slow
+def test_console_script_runs_as_a_new_process(tmp_path: Path, articles_dir: Path) -> None:
+    env = {**os.environ, "RAG_ARTICLES_DIR": str(articles_dir), "RAG_INDEX_DIR": str(tmp_path / "ix")}
+    out = subprocess.run(
+        [sys.executable, "-m", "rag", "index", "--json"],
+        env=env, cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    assert json.loads(out.stdout)["embedded"] > 0

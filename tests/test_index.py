@@ -1,0 +1,105 @@
+"""Sync into a real Chroma in a temp dir: build, reopen, incremental changes, rebuilds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import SEED_ID, make_engine
+
+from rag.articles import list_article_files, load_article
+from rag.chunking import chunk_article
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.engine import Engine
+
+NEW_ARTICLE = """Batteries : une usine de 2 000 emplois ouvrira à Douai en 2026
+
+Le constructeur a confirmé mardi l’ouverture d’une usine de batteries à Douai. Le site emploiera 2 000 personnes.
+"""
+
+
+def n_chunks(path: Path, root: Path) -> int:
+    return len(chunk_article(load_article(path, root)))
+
+
+def test_first_sync_embeds_every_chunk_and_second_embeds_none(engine: Engine) -> None:
+    root = engine.settings.articles_dir
+    expected = sum(n_chunks(p, root) for p in list_article_files(root))
+
+    first = engine.sync()
+    assert first.added == len(list_article_files(root))
+    assert first.embedded == first.chunks == expected
+
+    second = engine.sync()
+    assert (second.added, second.updated, second.removed, second.embedded) == (0, 0, 0, 0)
+    assert second.unchanged == first.added
+    assert second.chunks == expected
+
+
+def test_every_stored_chunk_is_an_exact_slice_of_its_article(synced: Engine) -> None:
+    chunks = synced.store.all_chunks()
+    assert chunks
+    texts = {aid: synced.store.article_text(aid) for aid in synced.store.manifest()}
+    for chunk in chunks:
+        assert texts[chunk.article_id][chunk.start : chunk.end] == chunk.text
+
+
+def test_reopened_index_answers_without_resyncing(
+    synced: Engine, settings: Settings, embedder: Embedder
+) -> None:
+    before = synced.store.count()
+    reopened = make_engine(settings, embedder)
+    assert reopened.store.count() == before
+    hits = reopened.search("Lei Jun expansion internationale en Europe", k=3)
+    assert hits[0].article_id == SEED_ID
+
+
+def test_add_change_delete_touch_only_that_article(synced: Engine) -> None:
+    root = synced.settings.articles_dir
+    total = synced.store.count()
+
+    new = root / "batteries-douai.txt"
+    new.write_text(NEW_ARTICLE, encoding="utf-8")
+    added = synced.sync()
+    assert (added.added, added.updated, added.removed) == (1, 0, 0)
+    assert added.embedded == n_chunks(new, root)
+    assert added.chunks == total + added.embedded
+
+    new.write_text(NEW_ARTICLE.replace("2 000", "3 000"), encoding="utf-8")
+    changed = synced.sync()
+    assert (changed.added, changed.updated, changed.removed) == (0, 1, 0)
+    assert changed.embedded == n_chunks(new, root)
+    assert "3 000" in (synced.store.article_text("batteries-douai.txt") or "")
+
+    new.unlink()
+    removed = synced.sync()
+    assert (removed.removed, removed.embedded, removed.chunks) == (1, 0, total)
+    assert "batteries-douai.txt" not in synced.store.manifest()
+
+
+def test_model_change_rebuilds_on_purpose(
+    settings: Settings, embedder: Embedder, minilm: Embedder
+) -> None:
+    first = make_engine(settings, minilm).sync()
+    assert first.rebuilt is None
+
+    report = make_engine(settings, embedder).sync()
+    assert report.rebuilt and "changed" in report.rebuilt
+    assert report.embedded == report.chunks == first.chunks
+    assert make_engine(settings, embedder).search("Xiaomi", k=1)
+
+
+def test_rebuild_flag_reembeds_everything(synced: Engine) -> None:
+    report = synced.sync(rebuild=True)
+    assert report.rebuilt
+    assert report.embedded == report.chunks > 0
+
+
+def test_bad_file_is_skipped_and_the_rest_indexed(engine: Engine) -> None:
+    root = engine.settings.articles_dir
+    (root / "empty.txt").write_text("", encoding="utf-8")
+    (root / "binary.txt").write_bytes(b"\x00\x01\x02garbage\x00")
+    report = engine.sync()
+    assert set(report.skipped) == {"empty.txt", "binary.txt"}
+    assert SEED_ID in engine.store.manifest()
+    assert report.added == len(list_article_files(root)) - 2
