@@ -53,8 +53,19 @@ class Article:
 
 def list_article_files(root: Path) -> list[Path]:
     """Article files under `root`, recursively, sorted by id; hidden entries are skipped."""
+    return scan_article_files(root)[0]
+
+
+def scan_article_files(root: Path) -> tuple[list[Path], dict[str, str]]:
+    """Like `list_article_files`, plus the files passed over (id -> reason) for a sync report."""
     real_root = root.resolve()
     found: list[Path] = []
+    skipped: dict[str, str] = {}
+
+    def skip(path: Path, reason: str) -> None:
+        logger.warning("Skipping %s: %s", path, reason)
+        skipped[article_id(path, root)] = reason
+
     # os.walk does not follow directory symlinks: a link inside the tree would list files
     # twice, one pointing outside would index files the user did not put in the articles dir.
     for dirpath, dirnames, filenames in os.walk(root):
@@ -63,18 +74,18 @@ def list_article_files(root: Path) -> list[Path]:
             if name.startswith(".") or (here / name).is_symlink():
                 dirnames.remove(name)
                 if not name.startswith(".") and not _inside(here / name, real_root):
-                    logger.warning("Skipping %s: the link points outside %s", here / name, root)
+                    skip(here / name, f"the link points outside {root}, not followed")
         for name in filenames:
             path = here / name
             if name.startswith(".") or path.suffix.lower() not in SUFFIXES:
                 continue
             if path.is_symlink() and not _inside(path, real_root):
-                logger.warning("Skipping %s: the link points outside %s", path, root)
+                skip(path, f"the link points outside {root}, not followed")
             elif not path.is_file():
-                logger.warning("Skipping %s: not a regular file (broken link?)", path)
+                skip(path, "not a regular file (broken link?)")
             else:
                 found.append(path)
-    return sorted(found, key=lambda p: article_id(p, root))
+    return sorted(found, key=lambda p: article_id(p, root)), skipped
 
 
 def article_id(path: Path, root: Path) -> str:

@@ -7,7 +7,9 @@ import json
 import logging
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from rag.articles import SUFFIXES
 from rag.config import Settings
 from rag.engine import Engine, open_engine
 from rag.errors import RagError
+from rag.evaluate import evaluate, load_qa, write_corpus
 from rag.indexer import SyncReport
 from rag.retrieval import Hit
 
@@ -37,19 +40,34 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=f"{name} ({what} '-' reads stdin lines)")
         p.add_argument("text", metavar=what)
         p.add_argument("--k", type=int, default=5, help="passages to retrieve (default 5)")
+        if name == "ask":
+            p.add_argument("--llm", help="chat model, ollama:MODEL or openai:MODEL (env RAG_LLM)")
     p = sub.add_parser("add", parents=[common], help="copy articles into the articles dir, sync")
     p.add_argument("paths", nargs="+", type=Path)
+    p = sub.add_parser("eval", parents=[common], help="metrics on a QA file (JSON lines or SQuAD)")
+    p.add_argument("qa_file", type=Path, metavar="QA_FILE")
+    p.add_argument(
+        "--corpus-from-file",
+        action="store_true",
+        help="index the file's own paragraphs in a temporary index instead of the current one",
+    )
+    p.add_argument("--k", type=int, default=5, help="passages the answers use (default 5)")
+    p.add_argument("--limit", type=int, help="evaluate the first N questions only")
+    p.add_argument("--no-answers", action="store_true", help="score retrieval only (faster)")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
-        articles_dir=args.articles, index_dir=args.index,
-        embedding_model=args.model, chroma_url=args.chroma_url,
+        articles_dir=args.articles,
+        index_dir=args.index,
+        embedding_model=args.model,
+        chroma_url=args.chroma_url,
+        llm=getattr(args, "llm", None),
     )
 
 
-def _progress() -> Any:
+def _progress(unit: str = "chunk", desc: str = "embedding") -> Any:
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
@@ -59,7 +77,7 @@ def _progress() -> Any:
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="chunk", desc="embedding")
+            bar = tqdm(total=total, unit=unit, desc=desc)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -92,34 +110,65 @@ def _inputs(text: str) -> Iterator[str]:
 
 
 def answer_json(ans: Answer) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "question": ans.question,
         "answer": ans.text,
         "abstained": ans.abstained,
         "mode": ans.mode,
         "citations": [
-            {"n": c.n, "article": c.article_id, "title": c.title, "start": c.start,
-             "end": c.end, "quote": c.quote, "score": c.score}
+            {
+                "n": c.n,
+                "article": c.article_id,
+                "title": c.title,
+                "start": c.start,
+                "end": c.end,
+                "quote": c.quote,
+                "score": c.score,
+            }
             for c in ans.citations
         ],
     }
+    if ans.mode == "llm":  # LLM mode adds its verification and the extractive answer
+        out["verified"] = ans.verified
+        out["problems"] = ans.problems
+        out["extractive"] = answer_json(ans.extractive) if ans.extractive else None
+    return out
 
 
 def hits_json(query: str, hits: list[Hit]) -> dict[str, Any]:
     return {
         "query": query,
         "hits": [
-            {"article": h.article_id, "title": h.title, "start": h.start, "end": h.end,
-             "text": h.text, "score": round(h.score, 6)}
+            {
+                "article": h.article_id,
+                "title": h.title,
+                "start": h.start,
+                "end": h.end,
+                "text": h.text,
+                "score": round(h.score, 6),
+            }
             for h in hits
         ],
     }
 
 
-def _print_answer(ans: Answer) -> None:
-    print(ans.text)
+def _print_answer(ans: Answer, *, streamed: bool = False) -> None:
+    print("" if streamed and not ans.abstained else ans.text)
+    label = " (closest, not an answer)" if ans.abstained else ""
     for c in ans.citations:
-        print(f"  [{c.n}] {c.title} ({c.article_id}, {c.start}-{c.end})")
+        print(f"  [{c.n}] {c.title} ({c.article_id}, {c.start}-{c.end}){label}")
+    if not ans.verified:
+        print("Not verified: " + "; ".join(ans.problems) + ".")
+    if ans.extractive and (not ans.verified or ans.abstained != ans.extractive.abstained):
+        print("Extractive answer:")
+        _print_answer(ans.extractive)
+
+
+def _token_printer() -> Any:
+    def show(token: str) -> None:
+        print(token, end="", flush=True)
+
+    return show
 
 
 def _print_hits(hits: list[Hit]) -> None:
@@ -145,19 +194,69 @@ def _add(engine: Engine, paths: list[Path]) -> list[Path]:
     return copied
 
 
+def _eval(args: argparse.Namespace) -> None:
+    items = load_qa(args.qa_file)[: args.limit]
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        settings = _settings(args)
+        if args.corpus_from_file:
+            root = Path(tmp)
+            items = write_corpus(items, root / "articles")
+            settings = replace(
+                settings,
+                articles_dir=root / "articles",
+                index_dir=root / "index",
+                chroma_url=None,
+                collection="eval",
+            )
+            engine = open_engine(settings)
+            engine.sync(progress=_progress())
+        else:
+            engine = open_engine(settings, must_exist=True)
+        progress = _progress("question", "evaluating")
+        report = evaluate(engine, items, k=args.k, answers=not args.no_answers, progress=progress)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    m, c = report.metrics, report.counts
+    rows = [
+        ("recall@1", m["recall@1"], c["retrieval_judged"]),
+        ("recall@5", m["recall@5"], c["retrieval_judged"]),
+        ("MRR@10", m["mrr@10"], c["retrieval_judged"]),
+        ("answer accuracy", m["answer_accuracy"], c["answer_scored"]),
+        ("citation accuracy", m["citation_accuracy"], c["citations_scored"]),
+        ("abstention precision", m["abstention_precision"], c["abstained"]),
+        ("abstention recall", m["abstention_recall"], c["unanswerable"]),
+    ]
+    print(f"{c['questions']} questions from {args.qa_file}")
+    print(f"{'metric':<22}{'value':>8}{'over':>7}")
+    for name, value, over in rows:
+        shown = "-" if value is None else f"{value:.3f}"
+        print(f"{name:<22}{shown:>8}{over:>7}")
+    for name in ("latency_p50", "latency_p95"):
+        value = m[name]
+        shown = "-" if value is None else f"{value * 1000:.0f} ms"
+        print(f"{name.replace('_', ' '):<22}{shown:>8}")
+
+
 def run(args: argparse.Namespace) -> None:
+    if args.command == "eval":
+        _eval(args)
+        return
     engine = open_engine(_settings(args), must_exist=args.command in ("ask", "search"))
     if args.command in ("index", "add"):
         if args.command == "add":
             _add(engine, args.paths)
-        _report(engine.sync(rebuild=getattr(args, "rebuild", False), progress=_progress()), args.json)
+        _report(
+            engine.sync(rebuild=getattr(args, "rebuild", False), progress=_progress()), args.json
+        )
     elif args.command == "ask":
+        stream = not args.json and bool(engine.settings.llm)
         for question in _inputs(args.text):
-            ans = engine.ask(question, k=args.k)
+            ans = engine.ask(question, k=args.k, on_token=_token_printer() if stream else None)
             if args.json:
                 print(json.dumps(answer_json(ans), ensure_ascii=False), flush=True)
             else:
-                _print_answer(ans)
+                _print_answer(ans, streamed=stream)
     elif args.command == "search":
         for query in _inputs(args.text):
             hits = engine.search(query, k=args.k)

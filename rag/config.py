@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ class Settings:
     chroma_url: str | None = None
     chroma_token: str | None = None
     llm: str | None = None
+    openai_base_url: str | None = None  # any OpenAI-compatible server, for RAG_LLM=openai:MODEL
+    openai_api_key: str | None = field(default=None, repr=False)
+    ollama_base_url: str | None = None  # for RAG_LLM=ollama:MODEL; the Ollama default if unset
     cache_dir: Path = Path.home() / ".cache" / "rag"
     max_article_bytes: int = 20 * 1024 * 1024
     collection: str = "articles"
@@ -41,12 +44,15 @@ class Settings:
             "chroma_url": "RAG_CHROMA_URL",
             "chroma_token": "RAG_CHROMA_TOKEN",
             "llm": "RAG_LLM",
+            "openai_base_url": "OPENAI_BASE_URL",
+            "openai_api_key": "OPENAI_API_KEY",
+            "ollama_base_url": "OLLAMA_HOST",
             "cache_dir": "RAG_CACHE_DIR",
             "max_article_bytes": "RAG_MAX_ARTICLE_BYTES",
         }
-        for field, var in names.items():
+        for name, var in names.items():
             if env.get(var):
-                values[field] = env[var]
+                values[name] = env[var]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls()._with(values)
 

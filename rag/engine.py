@@ -6,7 +6,10 @@ Building an `Engine` opens the index and loads the model (once per process, cach
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rag.answer import Answer, answer
 from rag.config import Settings
@@ -14,6 +17,9 @@ from rag.embeddings import Embedder, load_embedder
 from rag.indexer import Progress, SyncReport, sync
 from rag.retrieval import Hit, Searcher
 from rag.store import Store, open_store
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 
 @dataclass
@@ -29,8 +35,33 @@ class Engine:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         return self.searcher.search(query, k)
 
-    def ask(self, question: str, k: int = 5) -> Answer:
-        return answer(question, self.searcher, k=k)
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        *,
+        history: Sequence[Answer] = (),
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Extractive by default; with `settings.llm`, generated, verified, and streamed to
+        `on_token`. `history`: the conversation's earlier answers, for follow-ups."""
+        if self.settings.llm:
+            from rag.llm import llm_answer
+
+            return llm_answer(
+                question, self.searcher, self.llm, k=k, history=history, on_token=on_token
+            )
+        return answer(question, self.searcher, k=k, history=history)
+
+    @functools.cached_property
+    def llm(self) -> BaseChatModel:
+        """The chat model named by `settings.llm`, built on first use."""
+        from rag.errors import ConfigError
+        from rag.llm import make_chat_model
+
+        if not self.settings.llm:
+            raise ConfigError("No chat model is set: set RAG_LLM (e.g. ollama:llama3.2).")
+        return make_chat_model(self.settings.llm, self.settings)
 
 
 def open_engine(settings: Settings, *, must_exist: bool = False) -> Engine:

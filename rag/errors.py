@@ -24,9 +24,5 @@ class IndexMissingError(RagError):
     """There is no index yet where one was expected."""
 
 
-class IndexLockedError(RagError):
-    """Another process is writing the index."""
-
-
 class LLMError(RagError):
     """The chat model could not be reached or answered badly."""

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.articles import Article, article_id, file_sha256, list_article_files, load_article
+from rag.articles import Article, article_id, file_sha256, load_article, scan_article_files
 from rag.chunking import CHUNKING_FINGERPRINT, Chunk, chunk_article
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.errors import ArticleError, IndexLockedError, RagError
+from rag.errors import ArticleError, RagError
 from rag.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,16 +55,15 @@ def index_fingerprint(embedder: Embedder) -> str:
 
 
 @contextlib.contextmanager
-def write_lock(index_dir: Path, *, wait: bool = True) -> Iterator[None]:
-    """One writer at a time per index dir. Readers never take it."""
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time per index dir: a second sync waits, saying so. Readers never lock."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "w") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IndexLockedError(
-                f"Another `rag index` is writing {index_dir}/. Wait for it to finish."
-            ) from None
+            log.warning("Another sync is writing %s/; waiting for it to finish.", index_dir)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 
 
@@ -87,29 +86,45 @@ def sync(
         if reason:
             log.warning("Rebuilding the index: %s", reason)
             store.reset()
+        interrupted = store.interrupted
+        store.begin_sync(fingerprint)
         manifest = store.manifest()
-        files = {article_id(p, root): p for p in list_article_files(root)}
+        paths, skipped = scan_article_files(root)
+        files = {article_id(p, root): p for p in paths}
+        shas = _hashes(files, skipped)
+        canonical = _canonical_names(shas)
 
-        gone = sorted(set(manifest) - set(files))
+        gone = sorted(set(manifest) - set(shas))
         for aid in gone:
             store.remove_article(aid)
         todo: list[tuple[str, Path]] = []
+        duplicates: list[str] = []
         unchanged = 0
-        skipped: dict[str, str] = {}
-        for aid, path in files.items():
-            try:
-                sha = file_sha256(path)
-            except OSError as exc:
-                skipped[aid] = f"cannot read: {exc.strerror or exc}"
-                continue
-            if aid in manifest and manifest[aid].sha256 == sha:
+        for aid, sha in shas.items():
+            record = manifest.get(aid)
+            of = canonical[aid] if canonical[aid] != aid else None
+            if record and record.sha256 == sha and record.duplicate_of == of:
                 unchanged += 1
+            elif of:
+                duplicates.append(aid)
             else:
-                todo.append((aid, path))
+                todo.append((aid, files[aid]))
 
         embedded = _embed_all(settings, store, embedder, todo, skipped, progress)
-        done = {aid for aid, _ in todo} - set(skipped)
+        if duplicates:
+            written = store.manifest()
+            for aid in duplicates:
+                of = canonical[aid]
+                if of in written:
+                    store.put_duplicate(aid, shas[aid], written[of])
+                else:
+                    skipped[aid] = f"same content as {of}, which could not be indexed"
+        if interrupted and (n := store.sweep_orphans()):
+            log.warning("Removed the chunks of %d articles left by an interrupted sync.", n)
         store.mark_synced(fingerprint)
+        done = [aid for aid, _ in todo if aid not in skipped] + [
+            aid for aid in duplicates if aid not in skipped
+        ]
         report = SyncReport(
             added=sum(1 for aid in done if aid not in manifest),
             updated=sum(1 for aid in done if aid in manifest),
@@ -123,6 +138,25 @@ def sync(
         )
     log.info("Sync done: %s", report)
     return report
+
+
+def _hashes(files: dict[str, Path], skipped: dict[str, str]) -> dict[str, str]:
+    shas: dict[str, str] = {}
+    for aid, path in files.items():
+        try:
+            shas[aid] = file_sha256(path)
+        except OSError as exc:  # vanished or unreadable since it was listed
+            skipped[aid] = f"cannot read: {exc.strerror or exc}"
+    return shas
+
+
+def _canonical_names(shas: dict[str, str]) -> dict[str, str]:
+    """Each id -> the id its content is indexed under: the first name (in id order) that
+    carries that content. Duplicates are indexed once and listed as other names."""
+    first: dict[str, str] = {}
+    for aid in sorted(shas):
+        first.setdefault(shas[aid], aid)
+    return {aid: first[sha] for aid, sha in shas.items()}
 
 
 def _rebuild_reason(store: Store, fingerprint: str, forced: bool) -> str | None:
@@ -149,7 +183,9 @@ def _embed_all(
     loaded: list[tuple[Article, list[Chunk]]] = []
     for aid, path in todo:
         try:
-            article = load_article(path, settings.articles_dir, max_bytes=settings.max_article_bytes)
+            article = load_article(
+                path, settings.articles_dir, max_bytes=settings.max_article_bytes
+            )
         except ArticleError as exc:
             log.warning("Skipping %s: %s", aid, exc)
             skipped[aid] = str(exc)
@@ -166,7 +202,9 @@ def _embed_all(
 
     for i in range(0, len(loaded), GROUP):
         group = loaded[i : i + GROUP]
-        vectors = embedder.embed_documents([c.text for _, cs in group for c in cs], progress=advance)
+        vectors = embedder.embed_documents(
+            [c.text for _, cs in group for c in cs], progress=advance
+        )
         offset = 0
         for article, chunks in group:
             store.put_article(article, chunks, vectors[offset : offset + len(chunks)])

@@ -18,11 +18,12 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
 
 from rag.articles import detect_language
 from rag.bm25 import BM25, terms
 from rag.embeddings import Embedder
-from rag.store import StoredChunk, Store
+from rag.store import Store, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,17 @@ class Searcher:
         for cid, vec in self.store.vectors(missing).items():
             similarity[cid] = float(vec @ qvec)
         return [
-            Hit(chunk_id=c.id, article_id=c.article_id, title=c.title, start=c.start, end=c.end,
-                text=c.text, score=fused[c.id], similarity=similarity.get(c.id, 0.0), date=c.date)
+            Hit(
+                chunk_id=c.id,
+                article_id=c.article_id,
+                title=c.title,
+                start=c.start,
+                end=c.end,
+                text=c.text,
+                score=fused[c.id],
+                similarity=similarity.get(c.id, 0.0),
+                date=c.date,
+            )
             for c in kept
         ]
 
@@ -128,7 +138,7 @@ class HybridRetriever(BaseRetriever):
     searcher: Searcher
     k: int = 5
 
-    model_config = {"arbitrary_types_allowed": True}
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -137,8 +147,14 @@ class HybridRetriever(BaseRetriever):
             Document(
                 page_content=h.text,
                 id=h.chunk_id,
-                metadata={"article": h.article_id, "title": h.title, "start": h.start,
-                          "end": h.end, "score": h.score, "similarity": h.similarity},
+                metadata={
+                    "article": h.article_id,
+                    "title": h.title,
+                    "start": h.start,
+                    "end": h.end,
+                    "score": h.score,
+                    "similarity": h.similarity,
+                },
             )
             for h in self.searcher.search(query, self.k)
         ]

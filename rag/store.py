@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ from rag.errors import IndexMissingError, RagError
 log = logging.getLogger(__name__)
 
 _PAGE = 2000  # records per Chroma get/upsert call: keeps requests under server limits
+_PLACEHOLDER = np.ones((1, 1), dtype=np.float32)  # manifest records are never searched
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ArticleRecord:
     url: str | None = None
     source: str | None = None
     lang: str | None = None
+    duplicate_of: str | None = None  # same content as this (indexed) article: no chunks of its own
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ def make_client(settings: Settings) -> ClientAPI:
             raise RagError(
                 f"RAG_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}."
             )
-        headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+        headers = (
+            {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+        )
         return chromadb.HttpClient(
             host=url.hostname,
             port=url.port or (443 if url.scheme == "https" else 8000),
@@ -123,6 +127,14 @@ class Store:
     def generation(self) -> int:
         return int(self.info.get("generation", 0))
 
+    @property
+    def interrupted(self) -> bool:
+        """True if a sync started and never finished (killed): the next one sweeps orphans."""
+        return bool(self.info.get("dirty"))
+
+    def begin_sync(self, fingerprint: str) -> None:
+        self.chunks.modify(metadata={**self.info, "fingerprint": fingerprint, "dirty": True})
+
     def mark_synced(self, fingerprint: str) -> None:
         info = self.info
         self.chunks.modify(
@@ -151,20 +163,38 @@ class Store:
         records: dict[str, ArticleRecord] = {}
         for ids, metas, _ in self._pages(self.articles, include=["metadatas"]):
             for id_, meta in zip(ids, metas, strict=True):
-                records[id_] = ArticleRecord(id=id_, **meta)  # type: ignore[arg-type]
+                records[id_] = ArticleRecord(id=id_, **meta)
         return records
 
     def article_text(self, article_id: str) -> str | None:
-        got = self.articles.get(ids=[article_id], include=["documents"])
-        docs = got["documents"] or []
-        return docs[0] if docs else None
+        got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        canonical = (got["metadatas"] or [{}])[0].get("duplicate_of")
+        if isinstance(canonical, str):
+            return self.article_text(canonical)
+        return (got["documents"] or [""])[0]
+
+    def duplicates(self) -> dict[str, list[str]]:
+        """Indexed article id -> the other names its content is filed under."""
+        out: dict[str, list[str]] = {}
+        for record in self.manifest().values():
+            if record.duplicate_of:
+                out.setdefault(record.duplicate_of, []).append(record.id)
+        return out
 
     # -- writes -----------------------------------------------------------------------------
     def put_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Replace an article's chunks, then record it in the manifest (in that order)."""
         self.chunks.delete(where={"article": article.id})
-        meta = {"article": article.id, "title": article.title, "date": article.date,
-                "url": article.url, "source": article.source, "lang": article.lang}
+        meta = {
+            "article": article.id,
+            "title": article.title,
+            "date": article.date,
+            "url": article.url,
+            "source": article.source,
+            "lang": article.lang,
+        }
         for i in range(0, len(chunks), _PAGE):
             part = chunks[i : i + _PAGE]
             self.chunks.upsert(
@@ -173,16 +203,50 @@ class Store:
                 documents=[c.text for c in part],
                 metadatas=[_clean({**meta, "start": c.start, "end": c.end}) for c in part],
             )
-        record = _clean({"sha256": article.sha256, "title": article.title, "chunks": len(chunks),
-                         "date": article.date, "url": article.url, "source": article.source,
-                         "lang": article.lang})
+        record = ArticleRecord(
+            id=article.id,
+            sha256=article.sha256,
+            title=article.title,
+            chunks=len(chunks),
+            date=article.date,
+            url=article.url,
+            source=article.source,
+            lang=article.lang,
+        )
+        self._put_record(record, article.text)
+
+    def _put_record(self, record: ArticleRecord, text: str) -> None:
+        meta = _clean({k: v for k, v in asdict(record).items() if k != "id"})
+        # Chroma merges metadata on upsert; delete first so no stale key (duplicate_of) survives.
+        self.articles.delete(ids=[record.id])
         self.articles.upsert(
-            ids=[article.id], embeddings=[[1.0]], documents=[article.text], metadatas=[record]
+            ids=[record.id], embeddings=_PLACEHOLDER, documents=[text], metadatas=[meta]
+        )
+
+    def put_duplicate(self, article_id: str, sha256: str, of: ArticleRecord) -> None:
+        """Record `article_id` as another name for the already indexed article `of`."""
+        self.chunks.delete(where={"article": article_id})
+        self._put_record(
+            replace(of, id=article_id, sha256=sha256, chunks=0, duplicate_of=of.id), ""
         )
 
     def remove_article(self, article_id: str) -> None:
-        self.articles.delete(ids=[article_id])
+        # Chunks first: a sync killed in between still has the manifest record, so the next
+        # sync removes the article again instead of leaving chunks no record points to.
         self.chunks.delete(where={"article": article_id})
+        self.articles.delete(ids=[article_id])
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks whose article is not in the manifest (left by a killed sync)."""
+        known = {r.id for r in self.manifest().values() if not r.duplicate_of}
+        orphans = {
+            m["article"]
+            for _, metas, _ in self._pages(self.chunks, include=["metadatas"])
+            for m in metas
+        } - known
+        for article_id in orphans:
+            self.chunks.delete(where={"article": article_id})
+        return len(orphans)
 
     # -- reads ------------------------------------------------------------------------------
     def all_chunks(self) -> list[StoredChunk]:
@@ -213,7 +277,9 @@ class Store:
         embs = got["embeddings"] if got["embeddings"] is not None else []
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], embs, strict=True)}
 
-    def _pages(self, col: Collection, include: list[Any]) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+    def _pages(
+        self, col: Collection, include: list[Any]
+    ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
         offset = 0
         while True:
             got = col.get(include=include, limit=_PAGE, offset=offset)
@@ -228,15 +294,24 @@ class Store:
 
 def _stored(id_: str, meta: dict[str, Any], text: str | None) -> StoredChunk:
     return StoredChunk(
-        id=id_, article_id=meta["article"], title=meta.get("title", meta["article"]),
-        start=int(meta["start"]), end=int(meta["end"]), text=text or "",
-        date=meta.get("date"), lang=meta.get("lang"),
+        id=id_,
+        article_id=meta["article"],
+        title=meta.get("title", meta["article"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text or "",
+        date=meta.get("date"),
+        lang=meta.get("lang"),
     )
 
 
 def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
     """Open (creating if needed) the index described by `settings`."""
-    if must_exist and not settings.chroma_url and not any(settings.index_dir.glob("chroma.sqlite3")):
+    if (
+        must_exist
+        and not settings.chroma_url
+        and not any(settings.index_dir.glob("chroma.sqlite3"))
+    ):
         raise IndexMissingError(
             f"No index in {settings.index_dir}/. Run `rag index` to build it from "
             f"{settings.articles_dir}/."

@@ -11,11 +11,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from rag.config import DEFAULT_MODEL, Settings  # noqa: E402
-from rag.embeddings import MINILM, Embedder, load_embedder  # noqa: E402
-from rag.engine import Engine  # noqa: E402
-from rag.retrieval import Searcher  # noqa: E402
-from rag.store import open_store  # noqa: E402
+from rag.config import DEFAULT_MODEL, Settings
+from rag.embeddings import MINILM, Embedder, load_embedder
+from rag.engine import Engine
+from rag.retrieval import Searcher
+from rag.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -33,7 +33,15 @@ def test_index_json_twice_then_one_new_article(
 ) -> None:
     code, [first] = run(capsys, "index", "--json", *dirs)
     assert code == 0
-    assert set(first) >= {"added", "updated", "removed", "unchanged", "chunks", "embedded", "seconds"}
+    assert set(first) >= {
+        "added",
+        "updated",
+        "removed",
+        "unchanged",
+        "chunks",
+        "embedded",
+        "seconds",
+    }
     assert first["embedded"] == first["chunks"] > 0
 
     _, [second] = run(capsys, "index", "--json", *dirs)
@@ -68,7 +76,9 @@ def test_search_json_and_stdin_questions(
     assert res["query"] == "Xiaomi Europe" and len(res["hits"]) == 2
     assert set(res["hits"][0]) == {"article", "title", "start", "end", "text", "score"}
 
-    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO(f"{QUESTION}\n\nQui dirige Xiaomi ?\n"))
+    monkeypatch.setattr(
+        sys, "stdin", __import__("io").StringIO(f"{QUESTION}\n\nQui dirige Xiaomi ?\n")
+    )
     _, answers = run(capsys, "ask", "--json", "-", *dirs)
     assert [a["question"] for a in answers] == [QUESTION, "Qui dirige Xiaomi ?"]
 
@@ -97,9 +107,17 @@ def test_add_copies_and_syncs(
 
 @pytest.mark.slow
 def test_console_script_runs_as_a_new_process(tmp_path: Path, articles_dir: Path) -> None:
-    env = {**os.environ, "RAG_ARTICLES_DIR": str(articles_dir), "RAG_INDEX_DIR": str(tmp_path / "ix")}
+    env = {
+        **os.environ,
+        "RAG_ARTICLES_DIR": str(articles_dir),
+        "RAG_INDEX_DIR": str(tmp_path / "ix"),
+    }
     out = subprocess.run(
         [sys.executable, "-m", "rag", "index", "--json"],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(out.stdout)["embedded"] > 0

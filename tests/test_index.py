@@ -14,7 +14,8 @@ from rag.engine import Engine
 
 NEW_ARTICLE = """Batteries : une usine de 2 000 emplois ouvrira à Douai en 2026
 
-Le constructeur a confirmé mardi l’ouverture d’une usine de batteries à Douai. Le site emploiera 2 000 personnes.
+Le constructeur a confirmé mardi l’ouverture d’une usine de batteries à Douai.
+Le site emploiera 2 000 personnes.
 """
 
 

@@ -1,0 +1,252 @@
+"""Bad input, interrupted and concurrent syncs: the index is never corrupted, no article lost.
+
+Syncs here use the small MiniLM model: what is tested is the bookkeeping, not the vectors.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEED_ID, make_engine
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+import rag.indexer
+from rag.config import Settings
+from rag.embeddings import MINILM, Embedder
+from rag.engine import Engine
+
+
+def state(engine: Engine) -> tuple[list[str], dict[str, tuple[str, str | None]]]:
+    """What a sync must converge to: the chunk ids and each article's sha / duplicate link."""
+    ids = sorted(c.id for c in engine.store.all_chunks())
+    manifest = {a: (r.sha256, r.duplicate_of) for a, r in engine.store.manifest().items()}
+    return ids, manifest
+
+
+def clean_build(articles: Path, tmp: Path, embedder: Embedder) -> Engine:
+    engine = make_engine(Settings(articles_dir=articles, index_dir=tmp), embedder)
+    engine.sync()
+    return engine
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
+    tmp_path: Path, articles_dir: Path, minilm: Embedder
+) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_text("Un secret hors du dossier des articles.", encoding="utf-8")
+    bad = {
+        "empty.txt": b"",
+        "blank.md": b"   \n\n",
+        "binary.txt": bytes(range(256)) * 4,
+        "huge.txt": b"Des mots. " * 120_000,  # 1.2 MB, over the 1 MB limit set below
+        "nav-only.html": b"<html><body><nav><a href='/'>Home</a></nav><script>x()</script>",
+        "corrupt.pdf": b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage",
+        "bad-yaml.md": b"---\ntitle: [unclosed\n---\nTexte.\n",
+    }
+    for name, data in bad.items():
+        (articles_dir / name).write_bytes(data)
+    (articles_dir / "link.txt").symlink_to(outside)
+    (articles_dir / "copy-of-seed.txt").write_bytes((articles_dir / SEED_ID).read_bytes())
+
+    settings = Settings(
+        articles_dir=articles_dir, index_dir=tmp_path / "ix", max_article_bytes=2**20
+    )
+    engine = make_engine(settings, minilm)
+    report = engine.sync()
+
+    assert set(report.skipped) == {*bad, "link.txt"}
+    assert "RAG_MAX_ARTICLE_BYTES" in report.skipped["huge.txt"]
+    assert "outside" in report.skipped["link.txt"]
+    manifest = engine.store.manifest()
+    assert SEED_ID in manifest and not set(bad) & set(manifest)
+    # Same content under two names: embedded once, both names known.
+    assert manifest["copy-of-seed.txt"].duplicate_of == SEED_ID
+    assert engine.store.duplicates() == {SEED_ID: ["copy-of-seed.txt"]}
+    assert {c.article_id for c in engine.store.all_chunks()} == {
+        a for a, r in manifest.items() if not r.duplicate_of
+    }
+    assert engine.store.article_text("copy-of-seed.txt") == engine.store.article_text(SEED_ID)
+    assert engine.sync().embedded == 0
+
+
+def test_duplicate_takes_over_when_the_original_is_deleted(
+    tmp_path: Path, articles_dir: Path, minilm: Embedder
+) -> None:
+    (articles_dir / "zz-copy.txt").write_bytes((articles_dir / SEED_ID).read_bytes())
+    engine = make_engine(Settings(articles_dir=articles_dir, index_dir=tmp_path / "ix"), minilm)
+    engine.sync()
+    (articles_dir / SEED_ID).unlink()
+    report = engine.sync()
+    assert report.removed == 1 and report.updated == 1 and report.embedded > 0
+    assert state(engine) == state(clean_build(articles_dir, tmp_path / "clean", minilm))
+
+
+def test_file_vanishing_during_the_sync_is_skipped(
+    tmp_path: Path, articles_dir: Path, minilm: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    victim = articles_dir / "world" / "battery-plant.md"
+    real_load = rag.indexer.load_article
+
+    def load_after_delete(path: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if path == victim:
+            victim.unlink()
+        return real_load(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rag.indexer, "load_article", load_after_delete)
+    engine = make_engine(Settings(articles_dir=articles_dir, index_dir=tmp_path / "ix"), minilm)
+    report = engine.sync()
+    assert "world/battery-plant.md" in report.skipped
+    assert SEED_ID in engine.store.manifest()
+
+
+def _many_articles(root: Path, n: int) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (root / f"note-{i:03d}.txt").write_text(
+            f"Note {i}\n"
+            + " ".join(f"La phrase {j} de la note {i} parle du sujet {i * j}." for j in range(12)),
+            encoding="utf-8",
+        )
+
+
+def _cli(articles: Path, index: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "rag",
+        "index",
+        "-v",
+        "--articles",
+        str(articles),
+        "--index",
+        str(index),
+        "--model",
+        MINILM,
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [0.5, 2.5, 5.0])
+def test_sigkill_at_any_point_is_repaired_by_the_next_sync(
+    tmp_path: Path, minilm: Embedder, kill_after: float
+) -> None:
+    articles = tmp_path / "articles"
+    _many_articles(articles, 150)
+    index = tmp_path / "ix"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # Load the model first so the kill lands inside the sync, at several depths.
+    proc = subprocess.Popen(
+        _cli(articles, index), cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "Loading embedding model" in line:
+            break
+    time.sleep(kill_after)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    repaired = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
+    repaired.sync()
+    assert state(repaired) == state(clean_build(articles, tmp_path / "clean", minilm))
+    assert repaired.search("la note 17", k=1)
+
+
+@pytest.mark.slow
+def test_second_sync_waits_for_the_first_and_both_finish(tmp_path: Path, minilm: Embedder) -> None:
+    articles = tmp_path / "articles"
+    _many_articles(articles, 120)
+    index = tmp_path / "ix"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    first = subprocess.Popen(
+        _cli(articles, index), cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert first.stderr is not None
+    for line in first.stderr:
+        if "Loading embedding model" in line:
+            break
+    time.sleep(3)  # the first is embedding now, holding the lock
+    second = subprocess.run(
+        _cli(articles, index), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    first.wait(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0
+    assert "waiting for it to finish" in second.stderr
+    engine = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
+    assert state(engine) == state(clean_build(articles, tmp_path / "clean", minilm))
+
+
+def test_queries_during_a_sync_keep_answering(synced: Engine) -> None:
+    errors: list[BaseException] = []
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(len(synced.search("Xiaomi Europe", k=3)))
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    reader = threading.Thread(target=ask)
+    reader.start()
+    try:
+        _many_articles(synced.settings.articles_dir / "more", 40)
+        synced.sync()
+    finally:
+        stop.set()
+        reader.join()
+    assert not errors and answers and min(answers) == 3
+
+
+_TEXTS = st.sampled_from(
+    [
+        "Le port de Brest accueille 3 000 bateaux.",
+        "La grève du rail touche 40 % des trains en juin.",
+        "A new battery plant opens in Dunkirk in 2026.",
+        "Le port de Brest accueille 3 000 bateaux.",  # same content twice on purpose: duplicates
+    ]
+)
+_OPS = st.lists(
+    st.tuples(st.sampled_from(["a.txt", "b.txt", "sub/c.txt"]), st.one_of(st.none(), _TEXTS)),
+    min_size=1,
+    max_size=6,
+)
+
+
+@pytest.mark.slow
+@hsettings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(_OPS, min_size=1, max_size=3))
+def test_any_sequence_of_changes_then_sync_equals_a_clean_build(
+    tmp_path_factory: pytest.TempPathFactory,
+    minilm: Embedder,
+    steps: list[list[tuple[str, str | None]]],
+) -> None:
+    tmp = tmp_path_factory.mktemp("prop")
+    articles = tmp / "articles"
+    articles.mkdir()
+    engine = make_engine(Settings(articles_dir=articles, index_dir=tmp / "ix"), minilm)
+    for ops in steps:
+        for name, text in ops:
+            path = articles / name
+            if text is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.parent.mkdir(exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+        engine.sync()
+    assert state(engine) == state(clean_build(articles, tmp / "clean", minilm))
+    shutil.rmtree(tmp)
