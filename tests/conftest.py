@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,8 +49,58 @@ def articles_dir(tmp_path: Path) -> Path:
     return root
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (`chroma run`, shipped with chromadb) on a free loopback port."""
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the Chroma server did not start within 20 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["local", "server"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Tests using `settings` run against a local index dir and against a Chroma server."""
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, articles_dir: Path) -> Settings:
+def settings(
+    tmp_path: Path, articles_dir: Path, backend: str, request: pytest.FixtureRequest
+) -> Settings:
+    if backend == "server":
+        url = request.getfixturevalue("chroma_url")
+        # One collection per test: tests share the server, never each other's index.
+        return Settings(
+            articles_dir=articles_dir,
+            index_dir=tmp_path / "index",
+            chroma_url=url,
+            collection=f"t{uuid.uuid4().hex[:12]}",
+        )
     return Settings(articles_dir=articles_dir, index_dir=tmp_path / "index")
 
 
