@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -14,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer
-from rag.articles import SUFFIXES
 from rag.config import Settings
 from rag.engine import Engine, open_engine
 from rag.errors import RagError
 from rag.evaluate import evaluate, load_qa, write_corpus
 from rag.indexer import SyncReport
+from rag.library import save_article
 from rag.retrieval import Hit
 
 
@@ -178,20 +177,22 @@ def _print_hits(hits: list[Hit]) -> None:
 
 
 def _add(engine: Engine, paths: list[Path]) -> list[Path]:
-    root = engine.settings.articles_dir
-    root.mkdir(parents=True, exist_ok=True)
-    copied = []
+    """Copy files into the articles dir the way the page's upload does (safe names, size limit,
+    never overwriting a different article)."""
+    settings = engine.settings
+    added = []
     for path in paths:
         if not path.is_file():
             raise RagError(f"{path} is not a file.")
-        if path.suffix.lower() not in SUFFIXES:
-            raise RagError(
-                f"{path.name}: unsupported file type; use one of {', '.join(sorted(SUFFIXES))}."
+        added.append(
+            save_article(
+                settings.articles_dir,
+                path.name,
+                path.read_bytes(),
+                max_bytes=settings.max_article_bytes,
             )
-        target = root / path.name
-        shutil.copyfile(path, target)
-        copied.append(target)
-    return copied
+        )
+    return added
 
 
 def _eval(args: argparse.Namespace) -> None:

@@ -1,0 +1,233 @@
+"""End to end: the real `streamlit run ui/app.py` server driven by Debian's Chromium.
+
+The index is built first through the library; the test asks the seed question, checks the
+answer and its highlighted quote, saves docs/screenshot.png, then uploads a hostile article
+through the page and checks that Streamlit's own Markdown renderer shows it as plain text
+(GFM autolinks, which only the browser's renderer applies, included).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS, make_engine
+from playwright.sync_api import Page, expect, sync_playwright
+
+from rag.config import Settings
+from rag.embeddings import Embedder
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+QUESTION = "When do SU7 Ultra deliveries start?"
+HOSTILE = (
+    "Lyon museum [wing](http://evil.example/t) **news**\n"
+    "The Lyon museum of fine arts opens its new wing on 3 May 2026, says [the mayor]"
+    "(http://evil.example) next to ![pixel](http://evil.example/x.png), <b>bold</b> "
+    "<script>alert(1)</script>, **strong**, _it_, `code`, $x^2$, ~~gone~~, :red[red], :smile:, "
+    "www.evil.example, mail@evil.example and &amp; entities.\n"
+    "The wing cost 12 million euros.\n"
+)
+INERT = [
+    "[the mayor](http://evil.example)",
+    "![pixel](http://evil.example/x.png)",
+    "<b>bold</b>",
+    "<script>alert(1)</script>",
+    "**strong**",
+    "_it_",
+    "`code`",
+    "$x^2$",
+    "~~gone~~",
+    ":red[red]",
+    ":smile:",
+    "www.evil.example",
+    "mail@evil.example",
+    "&amp;",
+]
+MARKUP = "a, img, script, b, em, code, del, h1, h2, h3, ul, ol, blockquote, table, .katex"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: install it with `apt-get install chromium`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: browser tests must run)")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture
+def server(tmp_path: Path, embedder: Embedder, chromium: Path) -> Iterator[str]:
+    """The page on a free port, over a fresh index of a copy of seeds/; killed afterwards."""
+    settings = Settings(articles_dir=tmp_path / "articles", index_dir=tmp_path / "index")
+    shutil.copytree(SEEDS, settings.articles_dir)
+    make_engine(settings, embedder).sync()
+    port = free_port()
+    env = {
+        **os.environ,
+        "RAG_ARTICLES_DIR": str(settings.articles_dir),
+        "RAG_INDEX_DIR": str(settings.index_dir),
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    for var in ("RAG_EMBEDDING_MODEL", "RAG_CHROMA_URL", "RAG_LLM"):
+        env.pop(var, None)
+    log_path = tmp_path / "streamlit.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "ui/app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                # No "File change. Rerun?" prompts while others edit the tree, a clean toolbar.
+                "--server.fileWatcherType",
+                "none",
+                "--client.toolbarMode",
+                "minimal",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start in 120 s:\n{log_path.read_text()}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate the server (its own process group), then kill it if it lingers."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def ask(page: Page, question: str, n: int) -> None:
+    box = page.get_by_placeholder("Ask a question about the articles")
+    box.fill(question)
+    box.press("Enter")
+    # Wait for the answer to finish: its "Show the whole article" expander is drawn last.
+    expect(
+        page.get_by_test_id("stChatMessage").nth(n).get_by_test_id("stExpander").first
+    ).to_be_visible(timeout=60_000)
+
+
+def full_page_screenshot(page: Page, path: Path) -> None:
+    """Streamlit scrolls inside its main block, not the page: grow the viewport to fit it."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    # The bottom of the last message, in the scrolled block's coordinates, plus the chat input.
+    height = page.evaluate(
+        """() => {
+            const last = [...document.querySelectorAll('[data-testid="stChatMessage"]')].pop();
+            const block = last.closest('main') || document.scrollingElement;
+            return Math.ceil(last.getBoundingClientRect().bottom + block.scrollTop + 140);
+        }"""
+    )
+    page.set_viewport_size({"width": 1280, "height": min(max(height, 800), 4000)})
+    page.wait_for_timeout(500)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def test_ask_in_the_browser(server: str, chromium: Path, tmp_path: Path) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(server)
+            expect(page.get_by_placeholder("Ask a question about the articles")).to_be_visible(
+                timeout=120_000
+            )
+            ask(page, QUESTION, 1)
+            answer = page.get_by_test_id("stChatMessage").nth(1)
+            expect(answer).to_contain_text("premier trimestre 2025")
+            quote = answer.locator(".stMarkdownColoredBackground", has_text="premier trimestre")
+            expect(quote.first).to_be_visible()
+            assert "rgba(0, 0, 0, 0)" not in quote.first.evaluate(
+                "e => getComputedStyle(e).backgroundColor"
+            )
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            full_page_screenshot(page, SCREENSHOT)
+
+            # A hostile article, uploaded through the page, is shown as the text it is.
+            page.set_viewport_size({"width": 1280, "height": 800})
+            hostile = tmp_path / "lyon.txt"
+            hostile.write_text(HOSTILE)
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(hostile)
+            page.get_by_role("button", name="Add to the index").click()
+            expect(page.get_by_test_id("stSidebar")).to_contain_text("1 added", timeout=60_000)
+            ask(page, "When does the Lyon museum open its new wing?", 3)
+            reply = page.get_by_test_id("stChatMessage").nth(3)
+            reply.get_by_text("Show the whole article").click()
+            shown = reply.inner_text().replace("\u2060", "")  # the invisible word joiners
+            for text in INERT:
+                assert text in shown
+            articles = page.get_by_test_id("stSidebar").get_by_test_id("stHorizontalBlock")
+            expect(articles).to_have_count(2)
+            for where in (reply, articles):
+                assert where.locator(MARKUP).count() == 0, where.locator(MARKUP).all()
+            # The only bold text is the page's own: the short answer, the citation title.
+            bold = [t.replace("\u2060", "") for t in reply.locator("strong").all_inner_texts()]
+            assert "[1] Lyon museum [wing](http://evil.example/t) **news**" in bold
+            assert set(bold) <= {
+                "3 May 2026",
+                "[1] Lyon museum [wing](http://evil.example/t) **news**",
+            }
+        finally:
+            browser.close()

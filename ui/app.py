@@ -1,0 +1,196 @@
+"""The chat page: ask the news articles a question, read the answer with its cited passages.
+
+Thin by design: `rag.engine` answers and syncs, `rag.library` manages the articles dir and
+`ui.render` turns what they return into escaped Markdown (article text is untrusted; nothing
+here uses `unsafe_allow_html`). The engine (model + index) is built once per process and
+shared by every browser session through `st.cache_resource`; a session keeps only its chat
+history. Building the index is a button, never a side effect of opening the page.
+Run it with `make app`, or `streamlit run ui/app.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from rag import library
+from rag.answer import Answer
+from rag.config import Settings
+from rag.engine import Engine, open_engine
+from rag.errors import RagError
+from rag.indexer import SyncReport
+from rag.store import ArticleRecord
+
+try:
+    from ui import render
+except ModuleNotFoundError:  # `streamlit run ui/app.py` puts ui/, not the project, on sys.path
+    import render  # type: ignore[no-redef]
+
+UPLOAD_TYPES = ["txt", "md", "html", "htm", "pdf"]
+
+
+@st.cache_resource(show_spinner="Loading the embedding model and opening the index…")
+def get_engine(settings: Settings) -> Engine:
+    return open_engine(settings)
+
+
+@contextmanager
+def shown_errors() -> Iterator[None]:
+    """A RagError is the user's to fix: show its message, not a traceback."""
+    try:
+        yield
+    except RagError as exc:
+        st.error(render.marked(str(exc)), icon=":material/error:")
+
+
+def run_sync(engine: Engine, *, rebuild: bool = False) -> None:
+    """Sync with a progress bar, then rerun so every part of the page shows the new index."""
+    bar = st.progress(0.0, text="Reading the articles…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"Embedding passages: {done}/{total}")
+
+    try:
+        report: SyncReport = engine.sync(rebuild=rebuild, progress=progress)
+    finally:
+        bar.empty()
+    st.session_state["notice"] = (render.sync_summary(report), render.skipped_lines(report))
+    st.rerun()
+
+
+def add_uploads(engine: Engine, files: list) -> None:
+    saved = 0
+    for upload in files:
+        with shown_errors():
+            library.save_article(
+                engine.settings.articles_dir,
+                upload.name,
+                upload.getvalue(),
+                max_bytes=engine.settings.max_article_bytes,
+            )
+            saved += 1
+    if saved:
+        run_sync(engine)
+
+
+def sidebar(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
+    if notice := st.session_state.pop("notice", None):
+        summary, skipped = notice
+        st.success(summary, icon=":material/check_circle:")
+        for line in skipped:
+            st.warning(line)
+    st.subheader("Index")
+    st.markdown(
+        render.index_status(
+            len(manifest),
+            engine.store.count(),
+            engine.embedder.name,
+            engine.store.info.get("synced_at"),
+        )
+    )
+    if st.button("Rebuild index", icon=":material/refresh:", disabled=not manifest):
+        with shown_errors():
+            run_sync(engine, rebuild=True)
+
+    st.subheader("Add articles")
+    with st.form("upload", clear_on_submit=True, border=False):
+        files = st.file_uploader(
+            "Article files",
+            type=UPLOAD_TYPES,
+            accept_multiple_files=True,
+            label_visibility="collapsed",
+        )
+        if st.form_submit_button("Add to the index", icon=":material/upload:") and files:
+            add_uploads(engine, files)
+
+    st.subheader(f"Articles ({len(manifest)})")
+    for record in sorted(manifest.values(), key=lambda r: (r.title.casefold(), r.id)):
+        text, button = st.columns([6, 1], vertical_alignment="center")
+        text.markdown(render.article_entry(record))
+        if button.button(
+            "",
+            icon=":material/delete:",
+            key=f"remove:{record.id}",
+            help=f"Remove {render.escape_inline(record.id)} from the articles and the index",
+        ):
+            with shown_errors():
+                library.remove_article(engine.settings.articles_dir, record.id)
+                run_sync(engine)
+
+
+def show_answer(engine: Engine, answer: Answer, manifest: dict[str, ArticleRecord]) -> None:
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        st.caption(f"Searched for: {render.escape_inline(answer.resolved_question)}")
+    st.markdown(render.answer_markdown(answer))
+    if not answer.verified:
+        problems = "; ".join(answer.problems) or "unknown reason"
+        st.warning(f"Not verified against the passages: {render.escape_inline(problems)}")
+    if answer.extractive is not None:
+        with st.expander("The answer quoted from the articles, without the chat model"):
+            st.markdown(render.answer_markdown(answer.extractive))
+    texts: dict[str, str | None] = {}
+    for c in answer.citations:
+        if c.article_id not in texts:
+            texts[c.article_id] = engine.store.article_text(c.article_id)
+        text = texts[c.article_id]
+        with st.container(border=True):
+            st.markdown(render.citation_title(c, abstained=answer.abstained))
+            st.caption(render.meta_line(manifest.get(c.article_id), c.article_id))
+            st.markdown(render.passage_markdown(text, c))
+            if text is not None:
+                with st.expander("Show the whole article", icon=":material/article:"):
+                    st.markdown(render.article_markdown(text, c))
+
+
+def chat(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
+    history: list[Answer] = st.session_state.setdefault("history", [])
+    for past in history:
+        with st.chat_message("user"):
+            st.markdown(render.marked(past.question))
+        with st.chat_message("assistant"):
+            show_answer(engine, past, manifest)
+    question = st.chat_input("Ask a question about the articles")
+    if not question:
+        return
+    with st.chat_message("user"):
+        st.markdown(render.marked(question))
+    with st.chat_message("assistant"), shown_errors():
+        streamed = st.empty()  # LLM mode: the reply as it is generated, before verification
+        tokens: list[str] = []
+
+        def on_token(token: str) -> None:
+            tokens.append(token)
+            streamed.markdown(render.marked("".join(tokens)) + " ▌")
+
+        with st.spinner("Searching the articles…"):
+            answer = engine.ask(question, history=history, on_token=on_token)
+        streamed.empty()
+        show_answer(engine, answer, manifest)
+        history.append(answer)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Ask the news", page_icon=":material/newspaper:")
+    st.title("Ask the news")
+    with shown_errors():
+        engine = get_engine(Settings.from_env())
+        manifest = engine.store.manifest()
+        with st.sidebar:
+            sidebar(engine, manifest)
+        if not manifest and engine.store.count() == 0:
+            st.info(
+                f"There is no index yet for the articles in "
+                f"{render.escape_inline(str(engine.settings.articles_dir))}/. "
+                "Build it to start asking questions.",
+                icon=":material/info:",
+            )
+            if st.button("Build the index", type="primary", icon=":material/build:"):
+                run_sync(engine)
+            return
+        st.caption("Answers are sentences quoted from the articles, with their sources.")
+        chat(engine, manifest)
+
+
+main()
