@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MINILM = "all-MiniLM-L6-v2"
-BATCH_SIZE = 32
+BATCH_SIZE = 64  # measured best on 2 cores (bench/embed_speed.py): least CPU per chunk
 
 
 def _packaged_minilm(_: Path) -> Path:

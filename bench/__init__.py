@@ -1,0 +1,1 @@
+"""Benchmark scripts: each prints a markdown table (run with `python -m bench.NAME`)."""
