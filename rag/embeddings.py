@@ -78,8 +78,8 @@ class Embedder:
         import torch
 
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        # Chunks of BATCH_SIZE * 8 keep the length sorting effective while reporting progress.
-        step = BATCH_SIZE * 8
+        # Calls of BATCH_SIZE * 4 keep the length sorting effective while reporting progress.
+        step = BATCH_SIZE * 4
         with torch.inference_mode():
             for i in range(0, len(texts), step):
                 part = list(texts[i : i + step])
