@@ -110,7 +110,9 @@ def sync(
             else:
                 todo.append((aid, files[aid]))
 
-        embedded = _embed_all(settings, store, embedder, todo, skipped, progress)
+        # Articles that cannot have chunks yet skip the delete (unless a killed sync left some).
+        replacing = set(manifest) if not interrupted else {aid for aid, _ in todo}
+        embedded = _embed_all(settings, store, embedder, todo, skipped, progress, replacing)
         if duplicates:
             written = store.manifest()
             for aid in duplicates:
@@ -177,6 +179,7 @@ def _embed_all(
     todo: list[tuple[str, Path]],
     skipped: dict[str, str],
     progress: Progress | None,
+    replacing: set[str],
 ) -> int:
     """Load and chunk every article in `todo` (so the chunk total is known), then embed and
     write them a group of articles at a time. Returns the number of chunks embedded."""
@@ -202,11 +205,7 @@ def _embed_all(
 
     for i in range(0, len(loaded), GROUP):
         group = loaded[i : i + GROUP]
-        vectors = embedder.embed_documents(
-            [c.text for _, cs in group for c in cs], progress=advance
-        )
-        offset = 0
-        for article, chunks in group:
-            store.put_article(article, chunks, vectors[offset : offset + len(chunks)])
-            offset += len(chunks)
+        texts = [c.text for _, cs in group for c in cs]
+        vectors = embedder.embed_documents(texts, progress=advance)
+        store.put_articles(group, vectors, replacing=[a.id for a, _ in group if a.id in replacing])
     return embedded

@@ -1,8 +1,9 @@
 """Hybrid search: dense (Chroma) and lexical (BM25) rankings fused by reciprocal rank.
 
 The lexical side is weighed by what it can know: BM25 matches words, so an English question
-against a French article gets little from it and only drags a fusion down (measured: equal
-weights cost 11 points of recall@1 on English->French news). Near-duplicate passages (the
+against a French article gets nothing from it and only drags a fusion down (measured: equal
+weights cost 11 points of recall@1 on English->French news), so across languages (guessed
+from the question and each article) it does not vote. Near-duplicate passages (the
 same wire story filed twice) are collapsed to the best one. BM25 lives in memory and is
 rebuilt when the index's generation counter moves, so it stays in step with every sync,
 including syncs made by other processes. This module ranks passages; it does not answer.
@@ -20,7 +21,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.articles import detect_language
+from rag.articles import guess_language
 from rag.bm25 import BM25, terms
 from rag.embeddings import Embedder
 from rag.store import Store, StoredChunk
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 CANDIDATES = 40  # per ranking, before fusion
-CROSS_LINGUAL_LEXICAL_WEIGHT = 0.2
+# BM25 across languages only adds noise: measured on NTREX en->fr titles (docs/benchmarks.md,
+# fusion what-if), R@1 .805 at weight 0.2 with undetected short queries, .886 at 0.
+CROSS_LINGUAL_LEXICAL_WEIGHT = 0.0
 DUPLICATE_JACCARD = 0.9
 
 
@@ -76,7 +79,7 @@ class Searcher:
         chunks, bm25 = self._lexical()
         dense = self.store.query(qvec, CANDIDATES)
         lexical = [(chunks[i], s) for i, s in bm25.top(query, CANDIDATES)]
-        qlang = detect_language(query)
+        qlang = guess_language(query)
 
         fused: dict[str, float] = {}
         by_id: dict[str, StoredChunk] = {}

@@ -29,6 +29,7 @@ import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Metadata, Where
 from chromadb.config import Settings as ChromaSettings
 
 from rag.articles import Article
@@ -39,7 +40,6 @@ from rag.errors import IndexMissingError, RagError
 log = logging.getLogger(__name__)
 
 _PAGE = 2000  # records per Chroma get/upsert call: keeps requests under server limits
-_PLACEHOLDER = np.ones((1, 1), dtype=np.float32)  # manifest records are never searched
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def make_client(settings: Settings) -> ClientAPI:
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
 
 
-def _clean(meta: dict[str, Any]) -> dict[str, Any]:
+def _clean(meta: dict[str, Any]) -> Metadata:
     """Chroma metadata cannot hold None."""
     return {k: v for k, v in meta.items() if v is not None}
 
@@ -184,43 +184,74 @@ class Store:
         return out
 
     # -- writes -----------------------------------------------------------------------------
-    def put_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Replace an article's chunks, then record it in the manifest (in that order)."""
-        self.chunks.delete(where={"article": article.id})
-        meta = {
-            "article": article.id,
-            "title": article.title,
-            "date": article.date,
-            "url": article.url,
-            "source": article.source,
-            "lang": article.lang,
-        }
-        for i in range(0, len(chunks), _PAGE):
-            part = chunks[i : i + _PAGE]
+    def put_articles(
+        self,
+        batch: Sequence[tuple[Article, Sequence[Chunk]]],
+        vectors: np.ndarray,
+        *,
+        replacing: Sequence[str] = (),
+    ) -> None:
+        """Write a group of articles: drop the old chunks of `replacing`, upsert every chunk,
+        then the manifest records, in that order (a sync killed in between re-does the
+        articles whose records are missing or stale). One call per step, not per article:
+        per-article writes were 35-41 s of a 300-article build, grouped 1.5 s."""
+        if replacing:
+            old: list[str | int | float | bool] = list(replacing)
+            where: Where = {"article": {"$in": old}}
+            self.chunks.delete(where=where)
+        chunk_ids: list[str] = []
+        docs: list[str] = []
+        metas: list[Metadata] = []
+        for article, chunks in batch:
+            meta = {
+                "article": article.id,
+                "title": article.title,
+                "date": article.date,
+                "url": article.url,
+                "source": article.source,
+                "lang": article.lang,
+            }
+            for c in chunks:
+                chunk_ids.append(c.id)
+                docs.append(c.text)
+                metas.append(_clean({**meta, "start": c.start, "end": c.end}))
+        for i in range(0, len(chunk_ids), _PAGE):
             self.chunks.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors[i : i + len(part)],
-                documents=[c.text for c in part],
-                metadatas=[_clean({**meta, "start": c.start, "end": c.end}) for c in part],
+                ids=chunk_ids[i : i + _PAGE],
+                embeddings=vectors[i : i + _PAGE],
+                documents=docs[i : i + _PAGE],
+                metadatas=metas[i : i + _PAGE],
             )
-        record = ArticleRecord(
-            id=article.id,
-            sha256=article.sha256,
-            title=article.title,
-            chunks=len(chunks),
-            date=article.date,
-            url=article.url,
-            source=article.source,
-            lang=article.lang,
-        )
-        self._put_record(record, article.text)
+        records = [
+            ArticleRecord(
+                id=a.id,
+                sha256=a.sha256,
+                title=a.title,
+                chunks=len(cs),
+                date=a.date,
+                url=a.url,
+                source=a.source,
+                lang=a.lang,
+            )
+            for a, cs in batch
+        ]
+        self._put_records(records, [a.text for a, _ in batch])
 
     def _put_record(self, record: ArticleRecord, text: str) -> None:
-        meta = _clean({k: v for k, v in asdict(record).items() if k != "id"})
+        self._put_records([record], [text])
+
+    def _put_records(self, records: Sequence[ArticleRecord], texts: Sequence[str]) -> None:
+        if not records:
+            return
+        ids = [r.id for r in records]
+        metas = [_clean({k: v for k, v in asdict(r).items() if k != "id"}) for r in records]
         # Chroma merges metadata on upsert; delete first so no stale key (duplicate_of) survives.
-        self.articles.delete(ids=[record.id])
+        self.articles.delete(ids=ids)
         self.articles.upsert(
-            ids=[record.id], embeddings=_PLACEHOLDER, documents=[text], metadatas=[meta]
+            ids=ids,
+            embeddings=np.ones((len(ids), 1), dtype=np.float32),
+            documents=list(texts),
+            metadatas=metas,
         )
 
     def put_duplicate(self, article_id: str, sha256: str, of: ArticleRecord) -> None:
