@@ -163,11 +163,6 @@ def test_unanswerable_question_shows_closest_passages(built: Settings) -> None:
     assert titles and all("closest, not an answer" in t for t in titles)
 
 
-@pytest.mark.xfail(
-    reason="answer.py answers this with the SU7 delivery sentence instead of abstaining "
-    "(the seed article gives no price); answer.py is being improved by another engineer",
-    strict=False,
-)
 def test_price_question_abstains(built: Settings) -> None:
     at = ask(start(), "How much does the Xiaomi SU7 cost?")
     assert at.session_state["history"][0].abstained
