@@ -1,0 +1,270 @@
+"""Answer types: what kind of answer a question expects, and the short spans of a sentence that
+are of that kind (dates and periods, numbers, amounts of money, durations, names).
+
+`expected_kind("When do deliveries start?")` is `DATE`; `find_spans(text)` finds
+"premier trimestre 2025", "5 June 2024", "Q1 2025", "1,6 milliard d'euros", "Claire Hammond"
+with their offsets. Both are rules for French and English news, written for recall on the
+shapes news use; they are cues for ranking sentences, not a named-entity recogniser, and this
+module does not score or choose sentences (`rag.answer` does).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rag.bm25 import fold
+
+
+class Kind(StrEnum):
+    DATE = "date"
+    NUMBER = "number"
+    MONEY = "money"
+    DURATION = "duration"
+    NAME = "name"
+
+
+#: The span kinds that can answer a question of each kind ("how many" accepts an amount).
+ACCEPTS: dict[Kind, frozenset[Kind]] = {
+    Kind.DATE: frozenset({Kind.DATE}),
+    Kind.NUMBER: frozenset({Kind.NUMBER, Kind.MONEY, Kind.DURATION}),
+    Kind.MONEY: frozenset({Kind.MONEY}),
+    Kind.DURATION: frozenset({Kind.DURATION}),
+    Kind.NAME: frozenset({Kind.NAME}),
+}
+
+#: How a missing answer is described: "none of the closest passages gives a date".
+NOUNS = {
+    Kind.DATE: "a date",
+    Kind.NUMBER: "a number",
+    Kind.MONEY: "a price or amount",
+    Kind.DURATION: "a duration",
+    Kind.NAME: "a name",
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    kind: Kind
+    text: str
+
+
+# -- questions ---------------------------------------------------------------------------------
+_LEAD = r"^(?:(?:and|et|so|but|mais|alors|ok|donc)\b[\s,]*)*"
+# Questions are folded (lower case, no accents) before these are tried, in this order; each
+# kind's pattern is the alternatives listed.
+_QUESTION_CUES: list[tuple[Kind, list[str]]] = [
+    (
+        Kind.MONEY,
+        [
+            r"\b(how much|combien)\b.*\b(cost|price|priced|pay|paid|charge|worth|spen[dt]|sell"
+            r"|sold|invest\w*|raise[ds]?|fund\w*|earn\w*|cout\w*|prix|pay\w*|vau[td]|valen?t"
+            r"|tarif\w*|depens\w*|vend\w*|budget|lev\w*|gagn\w*)",
+            r"\b(what|which|quel|quelle)\b.*\b(price|cost|prix|cout|tarif|budget|salary|salaire"
+            r"|fee|montant|amount|revenue|chiffre d'affaires)\b",
+        ],
+    ),
+    (
+        Kind.DURATION,
+        [
+            r"\bhow long (did|does|do|will|would|has|have|had|is it|was it)\b",
+            r"\bhow long\b.*\b(take|last)",
+            r"\bcombien de temps\b",
+            r"\bpendant combien\b",
+            r"\bquelle (est la )?duree\b",
+            r"\bfor how many (years|months|weeks|days|hours)\b",
+            r"\bcombien d'(annees|ans|heures|jours|semaines)\b",
+            r"\b(lap|race|record|finishing|journey|travel|flight) times?\b|\bchrono\b",
+            r"\b(en )?combien de (secondes|minutes|heures|jours|mois)\b",
+        ],
+    ),
+    (
+        Kind.DATE,
+        [
+            _LEAD + r"(when|quand)\b",
+            r"\b(what|which|in what|in which|by what) (year|date|day|month|time|century|decade"
+            r"|period|season)\b",
+            r"\b(en|a|de|dans|pour|vers) quel(le)? (annee|date|epoque|periode|jour|mois|siecle"
+            r"|saison|moment)\b",
+            r"\bquel(le)? (annee|date|jour|mois|siecle)\b",
+            r"\b(depuis|jusqu'a) quand\b",
+            r"\b(since|until|till|by) when\b",
+            r"\bdate (de|d'|du)\b",
+        ],
+    ),
+    (
+        Kind.NUMBER,
+        [
+            r"\bhow (many|much|old|far|big|large|tall|high|long|fast|often|heavy|deep|wide)\b",
+            r"\bcombien\b",
+            r"\b(what|which)( is| was| are| were)?( the)? (number|percentage|percent|proportion"
+            r"|share|amount|age|size"
+            r"|population|speed|rate|temperature|capacity|power|range|distance|weight)\b",
+            r"\bquel(le)? (est )?(le |la |l')?(age|nombre|pourcentage|taux|proportion|part|somme"
+            r"|taille|hauteur|longueur|distance|superficie|population|vitesse|capacite|puissance"
+            r"|temperature|autonomie|poids)\b",
+        ],
+    ),
+    (
+        Kind.NAME,
+        [
+            _LEAD + r"(who|whom|whose|qui|where|d'ou)\b",
+            r"\b(by|to|from|with) whom\b",
+            r"\b(par|a|de|avec|pour) qui\b",
+            r"\b(which|what) (company|firm|person|man|woman|team|country|city|town|region|state"
+            r"|brand|group|organi[sz]ation|party|president|leader|ceo|name)\b",
+            r"\bquel(le)?s? (est |sont )?(le |la |l')?(entreprise|societe|pays|ville|region|equipe"
+            r"|personne|marque|constructeur|groupe|president|dirigeant|ministre|nom|organisation"
+            r"|parti|club)\b",
+            r"\bqui (est|sont|a|ont|dirige)\b",
+        ],
+    ),
+]
+_QUESTION_KINDS = [(kind, re.compile("|".join(cues))) for kind, cues in _QUESTION_CUES]
+_WHERE = re.compile(r"^\s*(?:(?:et|mais|alors)\s+)?(?:où|d'où|d’où)\b", re.IGNORECASE)
+
+
+def expected_kind(question: str) -> Kind | None:
+    """The kind of answer the question asks for, or None ("why", "what happened", ...)."""
+    if _WHERE.match(question):
+        return Kind.NAME
+    folded = fold(question).replace("’", "'").strip()
+    for kind, pattern in _QUESTION_KINDS:
+        if pattern.search(folded):
+            return kind
+    return None
+
+
+# -- spans -------------------------------------------------------------------------------------
+_MONTHS_FR = (
+    r"janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre"
+    r"|novembre|d[ée]cembre|janv\.|f[ée]vr?\.|avr\.|juil\.|sept\.|oct\.|nov\.|d[ée]c\."
+)
+_MONTHS_EN = (
+    r"January|February|March|April|May|June|July|August|September|October|November"
+    r"|December|Jan\.|Feb\.|Mar\.|Apr\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\."
+)
+_MONTH = rf"(?:(?i:{_MONTHS_FR})|{_MONTHS_EN})(?<=\.|\w)(?!\w)"
+_YEAR = r"(?:1[0-9]{3}|20[0-9]{2})(?![\d,.]\d)"
+_DAY = r"(?:1er|[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_ORDINAL = (
+    r"(?i:premier|premi[èe]re|1er|1re|deuxi[èe]me|2e|second|seconde|troisi[èe]me|3e"
+    r"|quatri[èe]me|4e|dernier|derni[èe]re|first|third|fourth|last)"
+)
+_EDGE = r"(?i:d[ée]but|fin|mi-|milieu|courant|early|late|mid-?|end of|beginning of|the end of)"
+_SEASON = r"(?i:printemps|[ée]t[ée]|automne|hiver|spring|summer|autumn|fall|winter)"
+_WEEKDAY = (
+    r"(?:(?i:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)|Monday|Tuesday"
+    r"|Wednesday|Thursday|Friday|Saturday|Sunday)"
+)
+_DATE = re.compile(
+    "|".join(
+        [
+            rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?",  # 5 June 2024, le 1er mars
+            rf"\b{_MONTH}\s+{_DAY}\b(?:,?\s+{_YEAR})?",  # June 5, 2024
+            rf"\b{_ORDINAL}\s+(?i:trimestre|semestre|quarter|half)(?:\s+(?:de\s+|of\s+)?{_YEAR})?",
+            rf"\b[QHTS][1-4](?:\s+{_YEAR}|\b)",  # Q1 2025, H2, T1 (trimestre)
+            rf"\b{_EDGE}\s*(?:(?:du\s+mois\s+)?(?:d['’]|de\s+)?)?(?:{_MONTH}(?:\s+{_YEAR})?|{_YEAR})",
+            rf"\b{_SEASON}\s+(?:de\s+|of\s+)?{_YEAR}",
+            rf"\b{_MONTH}(?:\s+{_YEAR})?",  # (en) mars 2025, in March
+            r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+            r"\b(?:the\s+)?(?:1[0-9]|20)[0-9]0s\b|\b(?i:ann[ée]es)\s+(?:19|20)?[0-9]0\b",
+            r"\b(?:\d{1,2}(?:st|nd|rd|th|e|[èe]me)|[IVXL]+(?:e|[èe]me))\s+"
+            r"(?:and\s+\d{1,2}(?:st|nd|rd|th)\s+)?(?i:century|centuries|si[èe]cles?)",
+            # A year, unless inside a bigger number or before a unit ("1500 euros", "2000 km").
+            rf"(?<![\d.,])(?<!\d[ \u00a0\u202f]){_YEAR}\b"
+            r"(?!\s*(?:%|€|\$|(?i:euros?|dollars?|km|kg|m\b|ch\b)))",
+            rf"\b{_WEEKDAY}\b",
+        ]
+    )
+)
+_NUM = r"(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:,\d{3})+(?![\d])|\d+)(?:[.,]\d+)?"
+_SCALE = r"(?:\s*(?i:millions?|milliards?|billions?|trillions?|thousand|mille|bn|mn|m\b|md\b|k\b))?"
+_CURRENCY = (
+    r"(?:€|\$|£|¥|(?i:(?:d['’]\s*|of\s+)?(?:euros?|dollars?|yuans?|yens?|livres?"
+    r"|pounds?|francs?|roubles?|wons?|CHF|USD|EUR|GBP)\b))"
+)
+_MONEY = re.compile(rf"(?:[€$£¥]|US\$)\s?{_NUM}{_SCALE}|{_NUM}{_SCALE}\s*{_CURRENCY}")
+_TIME_UNIT = (
+    r"(?i:secondes?|seconds?|minutes?|heures?|hours?|jours?|days?|semaines?|weeks?"
+    r"|mois|months?|ans|ann[ée]es|years?|d[ée]cennies|decades?)\b"
+)
+_DURATION = re.compile(  # "6 minutes et 46,874 secondes" is one duration
+    rf"\b{_NUM}\s+{_TIME_UNIT}(?:(?:,|\s+(?i:et|and))\s+{_NUM}\s+{_TIME_UNIT})*"
+    rf"|\b(?i:an?|one|un|une)\s+{_TIME_UNIT}"
+)
+_NUMBER = re.compile(rf"(?<![\w.,]){_NUM}{_SCALE}(?:\s*(?:%|(?i:pour\s?cent|per\s?cent|percent)))?")
+_CAP_WORD = r"(?:[A-ZÀ-ÖØ-Þ][\w’'\-]*|[A-Z]{2,}\d*)"
+_NAME = re.compile(
+    rf"\b{_CAP_WORD}(?:\s+(?:(?:de|du|des|von|van|der|da|di|al|bin|la|le)\s+)?"
+    rf"{_CAP_WORD})*"
+)
+
+
+# Capitalised words that open sentences or are function words, never names by themselves.
+def _folded_words(spaced: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in spaced.split())
+
+
+_NOT_NAMES = _folded_words("""
+    le la les l un une des du de d au aux ce cette ces cet il elle ils elles on nous vous je
+    selon mais et ou donc or ni car pour dans sur avec sans par en a apres avant depuis
+    pendant lors alors ainsi cependant toutefois neanmoins enfin desormais puis quand si
+    comme plus the a an and or but so if when while after before since during in on at by
+    for from with this that these those he she they we it its his her their there here as
+    also however monsieur madame m mme mr mrs ms dr pr pdg ceo dg coo cfo cto
+    """)
+
+
+def find_spans(text: str) -> list[Span]:
+    """Typed spans in `text`, in order; a span inside a longer one of another kind is dropped
+    (the `2025` in `premier trimestre 2025`, the `105 000` in `105 000 euros`)."""
+    found: list[Span] = []
+    for kind, pattern in (
+        (Kind.MONEY, _MONEY),
+        (Kind.DATE, _DATE),
+        (Kind.DURATION, _DURATION),
+        (Kind.NUMBER, _NUMBER),
+        (Kind.NAME, _NAME),
+    ):
+        for m in pattern.finditer(text):
+            start, end = m.start(), m.end()
+            while end > start and text[end - 1] in " .,;:":
+                end -= 1
+            if kind is Kind.NAME:
+                start, end = _trim_name(text, start, end)
+            if (
+                kind is Kind.NAME
+                and start == _sentence_start(text)
+                and _plain_word(text[start:end])
+            ):
+                continue  # "Parmi", "Désormais": any sentence's first word is capitalised
+            if end > start and not any(s.start < end and start < s.end for s in found):
+                found.append(Span(start, end, kind, text[start:end]))
+    return sorted(found, key=lambda s: s.start)
+
+
+def _sentence_start(text: str) -> int:
+    return len(text) - len(text.lstrip(" «“\"'(\n"))
+
+
+def _plain_word(word: str) -> bool:
+    """One ordinary capitalised word ("Parmi"), not an acronym or a model name ("BYD", "SU7")."""
+    return word.isalpha() and word[1:].islower()
+
+
+def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop leading function words ("Selon Claire Hammond" -> "Claire Hammond") and months."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    while words and (
+        fold(re.split("[’']", words[0].group())[0]) in _NOT_NAMES
+        or re.fullmatch(_MONTH, words[0].group())
+        or re.fullmatch(_WEEKDAY, words[0].group())
+    ):
+        words.pop(0)
+    if not words:
+        return start, start
+    return start + words[0].start(), end
