@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+from dataclasses import replace
 
 import pytest
 from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
@@ -39,14 +40,21 @@ is led by Maëlle Kervella, head of the port's energy office.
 """
 
 
-@pytest.fixture(scope="module")
-def news(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
+@pytest.fixture(scope="module", params=["local", "server"])
+def news(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, request: pytest.FixtureRequest
+) -> Engine:
+    """The answer suite runs on a local index dir and on a live Chroma server."""
     root = tmp_path_factory.mktemp("answer") / "articles"
     shutil.copytree(SEEDS, root)
     shutil.copytree(TEST_ARTICLES, root, dirs_exist_ok=True)
     (root / "tram-douai.txt").write_text(TRAM, encoding="utf-8")
     (root / "brest-solar.md").write_text(HARBOUR, encoding="utf-8")
-    engine = make_engine(Settings(articles_dir=root, index_dir=root.parent / "index"), embedder)
+    settings = Settings(articles_dir=root, index_dir=root.parent / "index")
+    if request.param == "server":
+        url = request.getfixturevalue("chroma_url")
+        settings = replace(settings, chroma_url=url, collection=f"answer-{root.parent.name}")
+    engine = make_engine(settings, embedder)
     engine.sync()
     return engine
 
