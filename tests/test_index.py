@@ -104,3 +104,14 @@ def test_bad_file_is_skipped_and_the_rest_indexed(engine: Engine) -> None:
     assert set(report.skipped) == {"empty.txt", "binary.txt"}
     assert SEED_ID in engine.store.manifest()
     assert report.added == len(list_article_files(root)) - 2
+
+
+def test_langchain_retriever_returns_the_same_hits_as_documents(synced: Engine) -> None:
+    from rag.retrieval import HybridRetriever
+
+    query = "Lei Jun expansion internationale en Europe"
+    docs = HybridRetriever(searcher=synced.searcher, k=3).invoke(query)
+    hits = synced.search(query, k=3)
+    assert [(d.id, d.page_content) for d in docs] == [(h.chunk_id, h.text) for h in hits]
+    assert docs[0].metadata["article"] == SEED_ID
+    assert {"start", "end", "title", "score"} <= set(docs[0].metadata)
