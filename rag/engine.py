@@ -67,5 +67,7 @@ class Engine:
 def open_engine(settings: Settings, *, must_exist: bool = False) -> Engine:
     """`must_exist`: raise IndexMissingError (saying to run `rag index`) if there is no index."""
     store = open_store(settings, must_exist=must_exist)
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir)
+    embedder = load_embedder(
+        settings.embedding_model, settings.cache_dir, settings.embedding_backend
+    )
     return Engine(settings, store, embedder, Searcher(store, embedder))

