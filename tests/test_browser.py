@@ -3,7 +3,9 @@
 The index is built first through the library; the test asks the seed question, checks the
 answer and its highlighted quote, saves docs/screenshot.png, then uploads a hostile article
 through the page and checks that Streamlit's own Markdown renderer shows it as plain text
-(GFM autolinks, which only the browser's renderer applies, included).
+(GFM autolinks, which only the browser's renderer applies, included). A second test opens
+three sessions on one server: two ask at the same time while the third uploads articles and
+re-indexes, and each must get what it asked for, with no error and no half-built index.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, make_engine
-from playwright.sync_api import Page, expect, sync_playwright
+from conftest import ROOT, SEEDS, TEST_ARTICLES, make_engine
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -162,10 +164,14 @@ def ask(page: Page, question: str, n: int) -> None:
     box = page.get_by_placeholder("Ask a question about the articles")
     box.fill(question)
     box.press("Enter")
-    # Wait for the answer to finish: its "Show the whole article" expander is drawn last.
+    wait_for_answer(page, n)
+
+
+def wait_for_answer(page: Page, n: int, timeout: float = 60_000) -> None:
+    """Wait for the answer to finish: its "Show the whole article" expander is drawn last."""
     expect(
         page.get_by_test_id("stChatMessage").nth(n).get_by_test_id("stExpander").first
-    ).to_be_visible(timeout=60_000)
+    ).to_be_visible(timeout=timeout)
 
 
 def full_page_screenshot(page: Page, path: Path) -> None:
@@ -229,5 +235,96 @@ def test_ask_in_the_browser(server: str, chromium: Path, tmp_path: Path) -> None
                 "3 May 2026",
                 "[1] Lyon museum [wing](http://evil.example/t) **news**",
             }
+        finally:
+            browser.close()
+
+
+NEW_ARTICLE = (
+    "Brest ferry terminal\n"
+    "The new ferry terminal of the port of Brest opens on 14 September 2026, the harbour "
+    "authority said on Tuesday. It will handle the crossings to Ireland and to Plymouth.\n"
+    "The terminal cost 48 million euros, paid by the region and the port.\n"
+)
+NEW_QUESTION = "When does the new Brest ferry terminal open?"
+
+
+def open_session(browser: Browser, server: str) -> Page:
+    """A session of its own: a fresh browser context (cookies, storage, websocket)."""
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(server)
+    expect(page.get_by_placeholder("Ask a question about the articles")).to_be_visible(
+        timeout=120_000
+    )
+    return page
+
+
+def assert_no_error(page: Page) -> None:
+    """No traceback (`stException`) and none of the page's own `st.error` messages."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+
+
+def test_two_sessions_ask_while_a_third_uploads_and_syncs(
+    server: str, chromium: Path, tmp_path: Path
+) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    for path in sorted(p for p in TEST_ARTICLES.rglob("*") if p.is_file()):
+        shutil.copy(path, uploads / path.name)
+    (uploads / "brest-ferry.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    files = sorted(uploads.iterdir())
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            asking = [open_session(browser, server) for _ in range(2)]
+            syncing = open_session(browser, server)
+            # The files reach the server when chosen; the form sends them on "Add to the index".
+            syncing.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
+            uploader = syncing.get_by_test_id("stFileUploader")
+            expect(uploader.get_by_test_id("stFileChipName")).to_have_count(len(files))
+            expect(uploader.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)
+            expect(uploader.get_by_test_id("stFileChipIconError")).to_have_count(0)
+            boxes = [
+                page.get_by_placeholder("Ask a question about the articles") for page in asking
+            ]
+            for box in boxes:
+                box.fill(QUESTION)
+            # All three fired before any is awaited: the scripts run at once on the server
+            # (measured: the answers are drawn ~1.2 s in, the sync's progress bar stays ~2.5 s).
+            for box in boxes:
+                box.press("Enter")
+            syncing.get_by_role("button", name="Add to the index").click()
+
+            for page in asking:
+                wait_for_answer(page, 1, timeout=120_000)
+                answer = page.get_by_test_id("stChatMessage").nth(1)
+                expect(answer).to_contain_text("premier trimestre 2025")
+                quote = answer.locator(".stMarkdownColoredBackground", has_text="premier trimestre")
+                expect(quote.first).to_be_visible()
+                assert_no_error(page)
+
+            sidebar = syncing.get_by_test_id("stSidebar")
+            expect(sidebar.get_by_test_id("stAlertContentSuccess")).to_contain_text(
+                f"Index synced: {len(files)} added, 0 updated, 0 removed, 1 unchanged",
+                timeout=120_000,
+            )
+            assert_no_error(syncing)
+            expect(sidebar.get_by_test_id("stAlertContentWarning")).to_have_count(0)  # no skips
+            expect(sidebar).to_contain_text(f"Articles ({len(files) + 1})")
+
+            # The index is whole: a question about the uploaded article is answered from it.
+            ask(syncing, NEW_QUESTION, 1)
+            reply = syncing.get_by_test_id("stChatMessage").nth(1)
+            expect(reply).to_contain_text("14 September 2026")
+            expect(reply).to_contain_text("[1] Brest ferry terminal")
+            expect(reply).to_contain_text("brest-ferry.txt")
+            assert_no_error(syncing)
+            for page in asking:  # a later question in the first sessions sees it too
+                ask(page, NEW_QUESTION, 3)
+                expect(page.get_by_test_id("stChatMessage").nth(3)).to_contain_text(
+                    "14 September 2026"
+                )
+                assert_no_error(page)
         finally:
             browser.close()
