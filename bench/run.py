@@ -39,7 +39,13 @@ from rag.evaluate import evaluate
 
 log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULTS = {"paragraphs": 120, "orangesum": 300, "ingest": "100,300", "queries": 300, "answers": 30}
+DEFAULTS = {
+    "paragraphs": 120,
+    "orangesum": 300,
+    "ingest": "100,1000",
+    "queries": 300,
+    "answers": 30,
+}
 FULL = {
     "paragraphs": None,
     "orangesum": 2000,
