@@ -42,8 +42,9 @@ import numpy as np
 from rag import evidence
 from rag.answer import ABSTAIN_BELOW, answer, sentence_vectors
 from rag.config import Settings
-from rag.embeddings import Embedder
+from rag.embeddings import Embedder, load_embedder
 from rag.engine import Engine, open_engine
+from rag.indexer import index_fingerprint
 
 OUT = Path("bench/out/answer")
 DOC = Path("docs/abstention.md")
@@ -255,7 +256,8 @@ def dump_features(
     rows = []
     for name, (index, questions) in sets.items():
         eng = engs[index]
-        vectors = DiskVectors(OUT / f"vectors-{index}.pkl", eng.embedder)
+        space = hashlib.sha256(eng.embedder.fingerprint.encode()).hexdigest()[:8]
+        vectors = DiskVectors(OUT / f"vectors-{index}-{space}.pkl", eng.embedder)
         started = time.perf_counter()
         for q in questions:
             parsed = evidence.analyse(q["question"])
@@ -481,7 +483,11 @@ def _array(values: np.ndarray) -> str:
 
 
 def run_fit(data_dir: Path, n: int, refresh: bool) -> str:
-    cache = OUT / f"features-v2-{n}.json"
+    # The features depend on the model, its backend and the chunking: one file per index kind.
+    settings = Settings()
+    embedder = load_embedder(settings.embedding_model, settings.cache_dir)
+    space = hashlib.sha256(index_fingerprint(embedder).encode()).hexdigest()[:8]
+    cache = OUT / f"features-v2-{n}-{space}.json"
     if cache.exists() and not refresh:
         rows = json.loads(cache.read_text())
     else:
