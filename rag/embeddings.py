@@ -121,7 +121,10 @@ def load_embedder(name: str, cache_dir: Path, backend: str = EMBEDDING_BACKENDS[
     EMBEDDING_BACKENDS; "onnx-int8" falls back to torch for a model it cannot convert).
     Raises ModelError saying what to do."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    # transformers draws a per-tensor "Loading weights" bar on stderr for a 1-second load.
+    transformers_logging.disable_progress_bar()
     target = resolve_model(name, cache_dir)
     log.info("Loading embedding model %s from %s", name, target)
     try:
