@@ -49,6 +49,9 @@ class Article:
     url: str | None = None
     source: str | None = None
     lang: str | None = None
+    #: The title is the article's opening words (it has no title of its own): fine to show,
+    #: but it says nothing about the rest of the article.
+    title_is_opening: bool = False
 
 
 def list_article_files(root: Path) -> list[Path]:
@@ -145,14 +148,14 @@ def load_article(path: Path, root: Path, *, max_bytes: int = 20 * 2**20) -> Arti
         meta.get("title")
         or (_first_heading(text) if is_md else _first_short_line(text))
         or _name_title(path)
-        or _opening_words(text)
     )
     lang = meta.get("lang")
     lang = re.split(r"[-_]", lang)[0].lower() if lang else detect_language(text)
     logger.debug("Loaded %s: %d chars, lang=%s", aid, len(text), lang)
     return Article(
         id=aid,
-        title=title,
+        title=title or _opening_words(text),
+        title_is_opening=not title,
         text=text,
         sha256=hashlib.sha256(data).hexdigest(),
         date=meta.get("date"),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.articles import Article, article_id, file_sha256, load_article, scan_article_files
-from rag.chunking import CHUNKING_FINGERPRINT, Chunk, chunk_article
+from rag.chunking import CHUNKING_FINGERPRINT, Chunk, chunk_article, embedding_text
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import ArticleError, RagError
@@ -205,7 +205,7 @@ def _embed_all(
 
     for i in range(0, len(loaded), GROUP):
         group = loaded[i : i + GROUP]
-        texts = [c.text for _, cs in group for c in cs]
+        texts = [embedding_text(a, c) for a, cs in group for c in cs]
         vectors = embedder.embed_documents(texts, progress=advance)
         store.put_articles(group, vectors, replacing=[a.id for a, _ in group if a.id in replacing])
     return embedded

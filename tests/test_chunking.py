@@ -21,6 +21,7 @@ from rag.chunking import (
     NewsTextSplitter,
     chunk_article,
     chunk_text,
+    embedding_text,
     split_sentences,
 )
 
@@ -186,6 +187,22 @@ def test_parameters_are_checked_and_fingerprinted() -> None:
     with pytest.raises(ValueError, match="target_chars"):
         chunk_text("a", "Du texte.", target_chars=500, max_chars=100)
     assert str(TARGET_CHARS) in CHUNKING_FINGERPRINT and str(MAX_CHARS) in CHUNKING_FINGERPRINT
+
+
+def test_chunks_are_embedded_with_their_title_in_front_unless_they_open_with_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "greve-sncf.txt"
+    path.write_text("Grève SNCF\n" + "Le trafic est perturbé. " * 60, encoding="utf-8")
+    article = load_article(path, tmp_path)
+    first, second, *_ = chunk_article(article)
+    assert article.title == "Grève SNCF" and not article.title_is_opening
+    assert embedding_text(article, first) == first.text
+    assert embedding_text(article, second) == f"Grève SNCF\n{second.text}"
+    # The seed has no title: its stand-in, the opening words, is shown but never embedded.
+    seed = load_article(SEED, SEEDS)
+    assert seed.title_is_opening and seed.title.endswith("…")
+    assert all(embedding_text(seed, c) == c.text for c in chunk_article(seed))
 
 
 def test_langchain_splitter_keeps_exact_start_indexes() -> None:
