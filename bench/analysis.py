@@ -31,11 +31,15 @@ def _across(weight: float) -> Weight:
 
 
 # name -> (which query language guess, lexical weight by (query lang, chunk lang))
+SHIPPED = f"as shipped: short-text lang, w={_W} across"
 VARIANTS: dict[str, tuple[str, Weight]] = {
-    "as shipped": ("detect", _across(_W)),
-    "unknown lang as foreign": ("detect", lambda q, c: _W if c and q != c else 1.0),
-    f"short-text lang, w={_W} across": ("short", _across(_W)),
-    "short-text lang, w=0 across": ("short", _across(0.0)),
+    SHIPPED: ("short", _across(_W)),
+    "short-text lang, unknown w=0.5": (
+        "short",
+        lambda q, c: 0.5 if q is None else _W if c and q != c else 1.0,
+    ),
+    f"8+-word lang, w={_W} across": ("detect", _across(_W)),
+    "8+-word lang, unknown as foreign": ("detect", lambda q, c: _W if c and q != c else 1.0),
     "lexical w=1": ("detect", lambda q, c: 1.0),
     "w=0.5": ("detect", lambda q, c: 0.5),
     "w=0 (dense)": ("detect", lambda q, c: 0.0),
@@ -253,12 +257,13 @@ def render(results: dict[str, Any]) -> str:
         "What a change in `rag.retrieval` would buy, before making it: the dense and BM25 "
         "candidate lists of each query are fused again (RRF, no near-duplicate collapse) with "
         "other lexical weights. *as shipped*: the lexical weight drops to "
-        f"{CROSS_LINGUAL_LEXICAL_WEIGHT} only when the query's and the chunk's languages are "
-        "both known and differ; `detect_language` needs 8+ words, so short queries (titles, "
-        "headings) are *unknown*. *unknown lang as foreign*: also drop it when the query's "
-        "language is unknown. *short-text lang*: guess the query's language with a short-text "
-        "rule (`rag.articles.guess_language`: stopword counts, accents count as French); "
-        "its accuracy is the second figure of the first column. *w=…*: one weight for all.",
+        f"{CROSS_LINGUAL_LEXICAL_WEIGHT} when the query's and the chunk's languages are both "
+        "known and differ, the query's guessed with a short-text rule "
+        "(`rag.articles.guess_language`: function-word counts, accents count as French; its "
+        "accuracy is the second figure of the first column). *unknown w=0.5*: also halve it "
+        "when that rule cannot tell. *8+-word lang*: the query's language from "
+        "`detect_language`, which needs 8+ words, so short queries (titles, headings) are "
+        "unknown; *unknown as foreign*: then drop the weight too. *w=…*: one weight for all.",
         report.fusion_table(results["tasks"]),
         "A related what-if that needs re-embedding, so it is not part of `make bench`: "
         "`python -m bench.whatif_titles --data ../shared/data` embeds every chunk with its "
