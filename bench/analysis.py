@@ -265,9 +265,6 @@ def render(results: dict[str, Any]) -> str:
         "`detect_language`, which needs 8+ words, so short queries (titles, headings) are "
         "unknown; *unknown as foreign*: then drop the weight too. *w=…*: one weight for all.",
         report.fusion_table(results["tasks"]),
-        "A related what-if that needs re-embedding, so it is not part of `make bench`: "
-        "`python -m bench.whatif_titles --data ../shared/data` embeds every chunk with its "
-        "article's title in front and compares title/headline retrieval.",
         "### Targets",
         report.targets_table(targets(results)),
     ]
