@@ -79,10 +79,16 @@ class Embedder:
         return f"{self.name}|dim={self.dim}|q={prompts.get('query', '')!r}|{self.backend}"
 
     def embed_documents(
-        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        progress: Callable[[int], None] | None = None,
+        batch_size: int | None = None,
     ) -> np.ndarray:
         """Unit vectors for passages, in input order. Batches are formed by length (sorted
-        inside sentence-transformers) so short chunks are not padded to long ones."""
+        inside sentence-transformers) so short chunks are not padded to long ones. On the
+        int8 backend a vector varies slightly (cosine >= 0.997) with its batch-mates, since
+        activations are quantised per batch; `batch_size=1` makes it a function of its text."""
         import torch
 
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -91,7 +97,7 @@ class Embedder:
                 part = list(texts[i : i + PROGRESS_STEP])
                 out[i : i + len(part)] = self.model.encode_document(
                     part,
-                    batch_size=self.batch_size,
+                    batch_size=batch_size or self.batch_size,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                 )

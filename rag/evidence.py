@@ -343,7 +343,10 @@ class VectorCache:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:
-            computed = self.embedder.embed_documents(missing)
+            # One at a time: the int8 backend scales activations per batch, so a batched
+            # vector would depend on its batch-mates, and the cache would keep whichever came
+            # first (answers near the threshold flipped with the order questions were asked).
+            computed = self.embedder.embed_documents(missing, batch_size=1)
             with self._lock:
                 for text, vec in zip(missing, computed, strict=True):
                     self._vectors[text] = vec

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from sentence_transformers import SentenceTransformer
@@ -70,3 +71,13 @@ def test_backend_is_part_of_the_index_fingerprint(embedder: Embedder) -> None:
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="onnx-int8, torch"):
         Settings.from_env({"RAG_EMBEDDING_BACKEND": "tensorrt"})
+
+
+def test_one_at_a_time_a_vector_depends_on_its_text_alone(embedder: Embedder) -> None:
+    # Activations are quantised per batch, so batched vectors vary with their batch-mates;
+    # answers embed sentences one at a time so a cached vector never depends on that.
+    alone = embedder.embed_documents([TEXTS[0]], batch_size=1)[0]
+    among = embedder.embed_documents([TEXTS[1], TEXTS[0], TEXTS[2]], batch_size=1)[1]
+    assert np.array_equal(alone, among)
+    batched = embedder.embed_documents([TEXTS[1], TEXTS[0], TEXTS[2]])[1]
+    assert float(alone @ batched) >= 0.99
