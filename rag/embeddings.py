@@ -8,7 +8,7 @@
 The query/passage prompts live in each model's own config and are applied through
 `encode_query` / `encode_document`; this module never pastes a prefix by hand.
 By default the transformer runs as int8 in ONNX Runtime (`rag.onnx_int8`, built once into
-`cache_dir`, ~2.5x faster than torch on 2 cores); `backend="torch"` keeps float32.
+`cache_dir`, ~3x faster than torch on 2 cores); `backend="torch"` keeps float32.
 It does not know about Chroma or chunks: it turns texts into unit vectors.
 """
 
