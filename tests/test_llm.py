@@ -11,6 +11,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,13 +122,15 @@ def server() -> Iterator[StubServer]:
     stub.close()
 
 
-@pytest.fixture(scope="module")
-def llm_engine(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, server: StubServer
+def _synced_llm_engine(
+    root: Path, embedder: Embedder, server: StubServer, extra: dict[str, str] | None = None
 ) -> Engine:
-    root = tmp_path_factory.mktemp("llm") / "articles"
+    """The seed and the test articles (plus `extra`: name -> text) in `root`, synced, answered
+    by the stub model."""
     shutil.copytree(SEEDS, root)
     shutil.copytree(TEST_ARTICLES, root, dirs_exist_ok=True)
+    for name, text in (extra or {}).items():
+        (root / name).write_text(text, encoding="utf-8")
     settings = Settings(
         articles_dir=root,
         index_dir=root.parent / "index",
@@ -137,6 +140,13 @@ def llm_engine(
     engine = make_engine(settings, embedder)
     engine.sync()
     return engine
+
+
+@pytest.fixture(scope="module")
+def llm_engine(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, server: StubServer
+) -> Engine:
+    return _synced_llm_engine(tmp_path_factory.mktemp("llm") / "articles", embedder, server)
 
 
 @pytest.fixture
@@ -313,18 +323,7 @@ def injected_engine(
 ) -> Engine:
     """`llm_engine`'s articles plus one that tries to give the model orders."""
     root = tmp_path_factory.mktemp("injected") / "articles"
-    shutil.copytree(SEEDS, root)
-    shutil.copytree(TEST_ARTICLES, root, dirs_exist_ok=True)
-    (root / INJECTION_ID).write_text(INJECTED_ARTICLE, encoding="utf-8")
-    settings = Settings(
-        articles_dir=root,
-        index_dir=root.parent / "index",
-        llm="openai:stub-model",
-        openai_base_url=server.url,
-    )
-    engine = make_engine(settings, embedder)
-    engine.sync()
-    return engine
+    return _synced_llm_engine(root, embedder, server, {INJECTION_ID: INJECTED_ARTICLE})
 
 
 def _obey_beside_the_truth(msgs: list[dict[str, Any]]) -> str:

@@ -135,6 +135,19 @@ def _cli(articles: Path, index: Path) -> list[str]:
     ]
 
 
+def _sync_in_child(articles: Path, index: Path, until: str) -> subprocess.Popen[str]:
+    """`rag index` in a child process, returned once its log has said `until`."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        _cli(articles, index), cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if until in line:
+            return proc
+    raise AssertionError(f"`rag index` never said {until!r}")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [0.5, 1.5, 3.0])
 def test_sigkill_at_any_point_is_repaired_by_the_next_sync(
@@ -143,15 +156,8 @@ def test_sigkill_at_any_point_is_repaired_by_the_next_sync(
     articles = tmp_path / "articles"
     _many_articles(articles, 60)
     index = tmp_path / "ix"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     # Load the model first so the kill lands inside the sync, at several depths.
-    proc = subprocess.Popen(
-        _cli(articles, index), cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if "Loading embedding model" in line:
-            break
+    proc = _sync_in_child(articles, index, until="Loading embedding model")
     time.sleep(kill_after)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -167,17 +173,9 @@ def test_second_sync_waits_for_the_first_and_both_finish(tmp_path: Path, minilm:
     articles = tmp_path / "articles"
     _many_articles(articles, 30)
     index = tmp_path / "ix"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     with rag.indexer.write_lock(index):  # this test is the first writer
-        waiting = subprocess.Popen(
-            _cli(articles, index), cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
-        )
-        assert waiting.stderr is not None
-        for line in waiting.stderr:
-            if "waiting for it to finish" in line:
-                break
-        else:
-            raise AssertionError("the second writer should say it waits")
+        # The second writer must say it waits.
+        waiting = _sync_in_child(articles, index, until="waiting for it to finish")
         time.sleep(0.5)
         assert waiting.poll() is None, "it must wait, not write or exit"
     waiting.wait(timeout=300)
