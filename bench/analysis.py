@@ -4,8 +4,8 @@ Every system is scored per article (hits deduplicated by article in rank order, 
 `rag.evaluate`). All systems use one query vector per query (our model, `query: ` prompt; the
 tutorial's `embed_query` gives the same vector), so a latency is "embed the query once + the
 system's own search"; BM25 needs no vector. The fusion what-if re-fuses the same dense and BM25
-candidate lists under other lexical weights (without the near-duplicate collapse), to show
-what a change in `rag.retrieval` would buy before anyone makes it.
+candidate lists under other settings of `rag.retrieval.fuse`, and with reciprocal-rank fusion
+(without the near-duplicate collapse), to show what a change would buy before anyone makes it.
 """
 
 from __future__ import annotations
@@ -17,49 +17,39 @@ from typing import Any
 from bench import report
 from bench.data import Task
 from bench.pipelines import TUTORIAL_K, Ours, Tutorial
-from rag.articles import detect_language, guess_language
+from rag.bm25 import Match
 from rag.evaluate import article_rank, percentile, retrieval_metrics
-from rag.retrieval import CROSS_LINGUAL_LEXICAL_WEIGHT, RRF_K
+from rag.retrieval import COVERAGE_POWER, DENSE_WEIGHT, fuse
 
-Weight = Callable[[str | None, str | None], float]
-_W = CROSS_LINGUAL_LEXICAL_WEIGHT
+Fuse = Callable[[list[tuple[str, float]], list[tuple[str, Match]]], dict[str, float]]
+Candidates = list[tuple[str, str, Any]]  # (chunk id, article id, cosine or BM25 Match)
+RRF_K = 60  # the usual constant (Cormack et al.; LangChain's EnsembleRetriever)
 LATENCY_SAMPLE = 30  # queries embedded one at a time, for the embedding latency
 
 
-def _across(weight: float) -> Weight:
-    return lambda q, c: weight if q and c and q != c else 1.0
+def _rrf(dense: list[tuple[str, float]], lexical: list[tuple[str, Match]]) -> dict[str, float]:
+    score: dict[str, float] = {}
+    for ranking in (dense, lexical):
+        for rank, (cid, _) in enumerate(ranking):
+            score[cid] = score.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return score
 
 
-# name -> (which query language guess, lexical weight by (query lang, chunk lang))
-SHIPPED = f"as shipped: short-text lang, w={_W} across"
-VARIANTS: dict[str, tuple[str, Weight]] = {
-    SHIPPED: ("short", _across(_W)),
-    "short-text lang, unknown w=0.5": (
-        "short",
-        lambda q, c: 0.5 if q is None else _W if c and q != c else 1.0,
-    ),
-    f"8+-word lang, w={_W} across": ("detect", _across(_W)),
-    "8+-word lang, unknown as foreign": ("detect", lambda q, c: _W if c and q != c else 1.0),
-    "lexical w=1": ("detect", lambda q, c: 1.0),
-    "w=0.5": ("detect", lambda q, c: 0.5),
-    "w=0 (dense)": ("detect", lambda q, c: 0.0),
+SHIPPED = f"as shipped: dense {DENSE_WEIGHT}, coverage^{COVERAGE_POWER}"
+VARIANTS: dict[str, Fuse] = {
+    SHIPPED: fuse,
+    "dense 0.3": lambda d, x: fuse(d, x, dense_weight=0.3),
+    "dense 0.5": lambda d, x: fuse(d, x, dense_weight=0.5),
+    "no coverage damping": lambda d, x: fuse(d, x, coverage_power=0.0),
+    "coverage^1": lambda d, x: fuse(d, x, coverage_power=1.0),
+    f"RRF k={RRF_K}": _rrf,
+    "dense alone": lambda d, x: fuse(d, []),
 }
 
 
-def _fuse(
-    dense: list[tuple[str, str, str | None]],
-    lexical: list[tuple[str, str, str | None]],
-    qlang: str | None,
-    weight: Weight,
-) -> list[str]:
-    score: dict[str, float] = {}
-    article: dict[str, str] = {}
-    for rank, (cid, aid, _) in enumerate(dense):
-        score[cid] = score.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        article[cid] = aid
-    for rank, (cid, aid, lang) in enumerate(lexical):
-        score[cid] = score.get(cid, 0.0) + weight(qlang, lang) / (RRF_K + rank + 1)
-        article[cid] = aid
+def _refuse(dense: Candidates, lexical: Candidates, variant: str) -> list[str]:
+    article = {cid: aid for cid, aid, _ in dense + lexical}
+    score = VARIANTS[variant]([(c, s) for c, _, s in dense], [(c, m) for c, _, m in lexical])
     return [article[c] for c in sorted(score, key=lambda c: (-score[c], c))]
 
 
@@ -68,7 +58,6 @@ def run_task(task: Task, ours: Ours, tut: Tutorial, embedder: Any) -> dict[str, 
     ranks: dict[str, list[int | None]] = {k: [] for k in keys}
     seconds: dict[str, list[float]] = {k: [] for k in keys}
     fusion: dict[str, list[int | None]] = {v: [] for v in VARIANTS}
-    unknown = short_right = 0
     # Vectors in one batch (the same vectors, much faster); single-query latency on a sample.
     qvecs = embedder.embed_queries([q.text for q in task.queries])
     embed = []
@@ -83,12 +72,9 @@ def run_task(task: Task, ours: Ours, tut: Tutorial, embedder: Any) -> dict[str, 
         for key, (articles, secs) in got.items():
             ranks[key].append(article_rank(articles, {relevant}.__contains__))
             seconds[key].append(secs)
-        langs = {"detect": detect_language(q.text), "short": guess_language(q.text)}
-        unknown += langs["detect"] is None
-        short_right += langs["short"] == task.lang
         dense, lexical = ours.last
-        for name, (guess, weight) in VARIANTS.items():
-            fused = _fuse(dense, lexical, langs[guess], weight)
+        for name in VARIANTS:
+            fused = _refuse(dense, lexical, name)
             fusion[name].append(article_rank(fused, {relevant}.__contains__))
     systems = {
         k: {
@@ -105,8 +91,6 @@ def run_task(task: Task, ours: Ours, tut: Tutorial, embedder: Any) -> dict[str, 
         "n": len(task.queries),
         "systems": systems,
         "fusion": {v: retrieval_metrics(r) for v, r in fusion.items()},
-        "query_lang_unknown": unknown / max(len(task.queries), 1),
-        "short_lang_right": short_right / max(len(task.queries), 1),
         "embed_p50": percentile(embed, 50),
         "embed_p95": percentile(embed, 95),
     }
@@ -255,15 +239,14 @@ def render(results: dict[str, Any]) -> str:
         report.answers_table(results["answers"]),
         "### Fusion what-if (R@1 / R@5, same candidate lists re-fused)\n\n"
         "What a change in `rag.retrieval` would buy, before making it: the dense and BM25 "
-        "candidate lists of each query are fused again (RRF, no near-duplicate collapse) with "
-        "other lexical weights. *as shipped*: the lexical weight drops to "
-        f"{CROSS_LINGUAL_LEXICAL_WEIGHT} when the query's and the chunk's languages are both "
-        "known and differ, the query's guessed with a short-text rule "
-        "(`rag.articles.guess_language`: function-word counts, accents count as French; its "
-        "accuracy is the second figure of the first column). *unknown w=0.5*: also halve it "
-        "when that rule cannot tell. *8+-word lang*: the query's language from "
-        "`detect_language`, which needs 8+ words, so short queries (titles, headings) are "
-        "unknown; *unknown as foreign*: then drop the weight too. *w=…*: one weight for all.",
+        "candidate lists of each query are fused again (no near-duplicate collapse). *as "
+        "shipped*: `rag.retrieval.fuse`, the dense cosine (min-max over its candidates) "
+        f"weighted {DENSE_WEIGHT}, plus BM25 (over its best score) weighted "
+        f"{1 - DENSE_WEIGHT:.1f} and damped by the passage's query coverage (the IDF-weighted "
+        f"share of the query's terms it contains) to the power {COVERAGE_POWER}. *dense "
+        "0.3/0.5*: other weights; *no coverage damping*, *coverage^1*: other powers; *RRF*: "
+        "reciprocal-rank fusion, the usual hybrid (LangChain's `EnsembleRetriever`), equal "
+        "weights; *dense alone*: for reference.",
         report.fusion_table(results["tasks"]),
         "### Targets",
         report.targets_table(targets(results)),

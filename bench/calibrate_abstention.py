@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from rag import evidence
+from rag import evidence, retrieval
 from rag.answer import ABSTAIN_BELOW, answer, sentence_vectors
 from rag.config import Settings
 from rag.embeddings import Embedder, load_embedder
@@ -483,10 +483,13 @@ def _array(values: np.ndarray) -> str:
 
 
 def run_fit(data_dir: Path, n: int, refresh: bool) -> str:
-    # The features depend on the model, its backend and the chunking: one file per index kind.
+    # The features depend on the model, its backend, the chunking and the fusion's settings
+    # (they decide which passages are retrieved and their ranks): one file for each.
     settings = Settings()
     embedder = load_embedder(settings.embedding_model, settings.cache_dir)
-    space = hashlib.sha256(index_fingerprint(embedder).encode()).hexdigest()[:8]
+    fusion = f"{retrieval.CANDIDATES} {retrieval.DENSE_WEIGHT} {retrieval.COVERAGE_POWER}"
+    key = f"{index_fingerprint(embedder)}|{fusion}"
+    space = hashlib.sha256(key.encode()).hexdigest()[:8]
     cache = OUT / f"features-v2-{n}-{space}.json"
     if cache.exists() and not refresh:
         rows = json.loads(cache.read_text())

@@ -164,7 +164,6 @@ def fusion_table(tasks: list[dict[str, Any]]) -> str:
     rows = [
         [
             t["name"],
-            f"{t['query_lang_unknown']:.0%} / {t['short_lang_right']:.0%}",
             *(
                 f"{_f(t['fusion'][v]['recall@1'])} / {_f(t['fusion'][v]['recall@5'])}"
                 for v in variants
@@ -172,7 +171,7 @@ def fusion_table(tasks: list[dict[str, Any]]) -> str:
         ]
         for t in tasks
     ]
-    return table(["task", "lang unknown / short-text right", *variants], rows)
+    return table(["task", *variants], rows)
 
 
 def targets_table(targets: list[dict[str, Any]]) -> str:

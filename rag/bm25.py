@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import NamedTuple
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = """
@@ -37,6 +38,12 @@ def terms(text: str) -> list[str]:
     return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS]
 
 
+class Match(NamedTuple):
+    doc: int  # the document's index
+    score: float
+    coverage: float  # the IDF-weighted share of the query's terms the document contains
+
+
 class BM25:
     def __init__(self, docs: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
@@ -56,15 +63,26 @@ class BM25:
         df = len(self.postings.get(term, ()))
         return math.log(1 + (len(self.lengths) - df + 0.5) / (df + 0.5))
 
-    def top(self, query: str, k: int) -> list[tuple[int, float]]:
-        """The k best (doc index, score) pairs, best first; documents sharing no term are out."""
+    def top(self, query: str, k: int) -> list[Match]:
+        """The k best matches, best first; documents sharing no term are out.
+
+        `coverage` says how much of the query a document matches at all: a query whose rare
+        words are missing from every document (another language, a topic not in the corpus)
+        gets low coverage everywhere, even where its BM25 scores rank some documents first.
+        Terms absent from the corpus count with the highest IDF."""
+        query_terms = set(terms(query))
+        idfs = {term: self.idf(term) for term in query_terms}
+        total = sum(idfs.values())
         scores: dict[int, float] = defaultdict(float)
-        for term in set(terms(query)):
+        covered: dict[int, float] = defaultdict(float)
+        for term in query_terms:
             postings = self.postings.get(term)
             if not postings:
                 continue
-            idf = self.idf(term)
+            idf = idfs[term]
             for doc, tf in postings:
                 norm = self.k1 * (1 - self.b + self.b * self.lengths[doc] / self.avg_len)
                 scores[doc] += idf * tf * (self.k1 + 1) / (tf + norm)
-        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+                covered[doc] += idf
+        best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return [Match(doc, score, covered[doc] / total) for doc, score in best]

@@ -1,0 +1,50 @@
+"""Hybrid fusion: BM25's say is damped by how much of the query a passage actually contains."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.bm25 import BM25, Match
+from rag.retrieval import fuse
+
+DOCS = [
+    "Xiaomi livrera la SU7 Ultra en Europe au premier trimestre, annonce Lei Jun.",
+    "Xiaomi opens a flagship store in Paris; Lei Jun attends the opening.",
+    "La grève des cheminots perturbe les trains régionaux en Bretagne.",
+]
+
+
+def test_coverage_is_the_idf_weighted_share_of_the_query_a_document_holds() -> None:
+    bm25 = BM25(DOCS)
+    full = {m.doc: m for m in bm25.top("livraison SU7 Ultra Europe trimestre", 3)}
+    assert full[0].coverage < 1  # "livraison" is not in the corpus ("livrera" is)
+    assert bm25.top("SU7 Ultra Europe trimestre", 3)[0].coverage == pytest.approx(1.0)
+    # An English question over the corpus matches names only: coverage stays low.
+    english = bm25.top("When will the Xiaomi SU7 Ultra ship to European buyers?", 3)
+    assert english[0].doc == 0
+    assert all(m.coverage < 0.6 for m in english)
+
+
+def test_lexical_votes_are_damped_by_coverage_so_a_name_match_cannot_outvote_dense() -> None:
+    dense = [("fr-article", 0.86), ("other", 0.80)]
+    # The best BM25 match elsewhere, resting on a name or two (coverage 0.2): dense keeps its top.
+    name_only = [("en-article", Match(0, 9.0, 0.2)), ("fr-article", Match(1, 3.0, 0.2))]
+    fused = fuse(dense, name_only)
+    assert max(fused, key=fused.__getitem__) == "fr-article"
+    # The same BM25 scores with the whole query matched: the lexical top wins.
+    whole = [("en-article", Match(0, 9.0, 1.0)), ("fr-article", Match(1, 3.0, 0.2))]
+    fused = fuse(dense, whole)
+    assert max(fused, key=fused.__getitem__) == "en-article"
+    assert fused["en-article"] == pytest.approx(0.6)  # BM25's full share, not damped
+
+
+def test_fuse_scores_lie_in_zero_one_and_follow_each_side_alone() -> None:
+    bm25 = BM25(DOCS)
+    lexical = [(str(m.doc), m) for m in bm25.top("grève cheminots Bretagne", 3)]
+    assert fuse([], lexical) == {"2": pytest.approx(0.6)}
+    dense = [("0", 0.9), ("1", 0.8), ("2", 0.7)]
+    only_dense = fuse(dense, [])
+    assert only_dense == {"0": pytest.approx(0.4), "1": pytest.approx(0.2), "2": 0.0}
+    both = fuse(dense, lexical)
+    assert all(0.0 <= s <= 1.0 for s in both.values())
+    assert max(both, key=both.__getitem__) == "2"
