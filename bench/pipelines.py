@@ -117,11 +117,11 @@ class Ours:
         started = time.perf_counter()
         chunks, bm25 = searcher._lexical()  # the Searcher's own BM25 over the same chunks
         lexical = bm25.top(query, DEPTH)
-        out["bm25"] = ([chunks[i].article_id for i, _ in lexical], time.perf_counter() - started)
-        # For the fusion what-if: chunk-level rankings with the chunks' language.
+        out["bm25"] = ([chunks[m.doc].article_id for m in lexical], time.perf_counter() - started)
+        # For the fusion what-if: the chunk-level candidates with their scores.
         self.last = (
-            [(c.id, c.article_id, c.lang) for c, _ in dense],
-            [(chunks[i].id, chunks[i].article_id, chunks[i].lang) for i, _ in lexical],
+            [(c.id, c.article_id, sim) for c, sim in dense],
+            [(chunks[m.doc].id, chunks[m.doc].article_id, m) for m in lexical],
         )
         return out
 
