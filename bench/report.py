@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-BEGIN, END = "<!-- bench:run -->", "<!-- /bench:run -->"
 SYSTEMS = {
     "ours": "ours (hybrid)",
     "bm25": "BM25 alone",
@@ -219,12 +218,13 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def write_section(doc: Path, body: str) -> None:
-    """Replace our marked section of `doc`, keeping everything else; create it if needed."""
-    section = f"{BEGIN}\n{body.strip()}\n{END}"
+def write_section(doc: Path, body: str, name: str) -> None:
+    """Replace the section marked `name` in `doc`, keeping everything else; add it if needed."""
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    section = f"{begin}\n{body.strip()}\n{end}"
     old = doc.read_text(encoding="utf-8") if doc.exists() else ""
-    if BEGIN in old and END in old:
-        new = old[: old.index(BEGIN)] + section + old[old.index(END) + len(END) :]
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + section + old[old.index(end) + len(end) :]
     elif old.strip():
         new = old.rstrip() + "\n\n" + section + "\n"
     else:

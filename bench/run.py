@@ -1,6 +1,6 @@
 """`make bench`: our pipeline against BM25 alone, dense alone and the LangChain tutorial
 pipeline, in one process on one machine, on the data in ../shared/data; writes its section of
-docs/benchmarks.md, docs/ingestion.png and bench/out/run/results.json.
+docs/benchmarks.md (one per mode), its ingestion plot and bench/out/run/results.json.
 
     python -m bench.run --data ../shared/data            # small samples, about 15 min
     python -m bench.run --data ../shared/data --full     # the whole sets, hours on 2 cores
@@ -264,10 +264,18 @@ def main(argv: list[str] | None = None) -> int:
     return _publish(results, args.doc)
 
 
+SECTIONS = {  # mode -> (marked section of the doc, plot file next to it)
+    "default": ("run", "ingestion.png"),
+    "full": ("full", "ingestion-full.png"),
+}
+
+
 def _publish(results: dict[str, Any], doc: Path) -> int:
-    report.plot(results["ingestion"], doc.parent / "ingestion.png")
-    body = analysis.render(results)
-    report.write_section(doc, body)
+    """Write the run's section of `doc` (one per mode) and its ingestion plot."""
+    section, image = SECTIONS[results["mode"]]
+    report.plot(results["ingestion"], doc.parent / image)
+    body = analysis.render(results, image)
+    report.write_section(doc, body, section)
     print(body)
     return 0
 
