@@ -118,14 +118,15 @@ XLING: list[tuple[str, str, list[str]]] = [
 
 
 # -- indexes -----------------------------------------------------------------------------------
-def _engine(name: str, docs: Iterable[tuple[str, str]]) -> Engine:
+def _engine(name: str, docs: Iterable[tuple[str, str]], embedder: Embedder) -> Engine:
     root = OUT / name / "articles"
     root.mkdir(parents=True, exist_ok=True)
     for fname, text in docs:
         path = root / fname
         if not path.exists():
             path.write_text(text, encoding="utf-8")
-    engine = open_engine(Settings(articles_dir=root, index_dir=OUT / name / "index"))
+    settings = Settings(articles_dir=root, index_dir=OUT / name / "index")
+    engine = open_engine(settings, embedder=embedder)
     report = engine.sync()
     if report.embedded:
         print(f"{name}: embedded {report.embedded} chunks in {report.seconds:.0f} s")
@@ -192,11 +193,16 @@ def question_sets(data_dir: Path, n: int) -> dict[str, tuple[str, list[dict[str,
 
 
 class Engines(dict[str, Engine]):
-    """The three indexes, each built (or synced) when first used."""
+    """The three indexes, each built (or synced) when first used, sharing one model (the
+    settings' model and backend)."""
 
     def __init__(self, data_dir: Path) -> None:
         super().__init__()
         self.data_dir = data_dir
+        settings = Settings()
+        self.embedder = load_embedder(
+            settings.embedding_model, settings.cache_dir, settings.embedding_backend
+        )
 
     def __missing__(self, name: str) -> Engine:
         if name == "orangesum":
@@ -204,7 +210,7 @@ class Engines(dict[str, Engine]):
         else:
             path = {"squad2": "squad2/squad2-dev-half.json", "piaf": "piaf/piaf-v1.0.json"}[name]
             docs = _paragraph_docs(_squad(self.data_dir / path))
-        self[name] = engine = _engine(name, docs)
+        self[name] = engine = _engine(name, docs, self.embedder)
         return engine
 
 
@@ -485,16 +491,15 @@ def _array(values: np.ndarray) -> str:
 def run_fit(data_dir: Path, n: int, refresh: bool) -> str:
     # The features depend on the model, its backend, the chunking and the fusion's settings
     # (they decide which passages are retrieved and their ranks): one file for each.
-    settings = Settings()
-    embedder = load_embedder(settings.embedding_model, settings.cache_dir)
+    engs = Engines(data_dir)
     fusion = f"{retrieval.CANDIDATES} {retrieval.DENSE_WEIGHT} {retrieval.COVERAGE_POWER}"
-    key = f"{index_fingerprint(embedder)}|{fusion}"
+    key = f"{index_fingerprint(engs.embedder)}|{fusion}"
     space = hashlib.sha256(key.encode()).hexdigest()[:8]
     cache = OUT / f"features-v2-{n}-{space}.json"
     if cache.exists() and not refresh:
         rows = json.loads(cache.read_text())
     else:
-        rows = dump_features(question_sets(data_dir, n), Engines(data_dir))
+        rows = dump_features(question_sets(data_dir, n), engs)
         cache.write_text(json.dumps(rows))
     a = [r for r in rows if in_split_a(r["id"])]
     b = [r for r in rows if not in_split_a(r["id"])]

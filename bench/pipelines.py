@@ -30,10 +30,8 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.engine import Engine
+from rag.engine import Engine, open_engine
 from rag.indexer import SyncReport
-from rag.retrieval import Searcher
-from rag.store import open_store
 
 DEPTH = 40  # candidates per ranking, as the Searcher takes
 TUTORIAL_K = 4
@@ -85,10 +83,7 @@ class Ours:
 
     def open(self) -> Engine:
         if self.engine is None:
-            store = open_store(self.settings)
-            self.engine = Engine(
-                self.settings, store, self.embedder, Searcher(store, self.embedder)
-            )
+            self.engine = open_engine(self.settings, embedder=self.embedder)
         return self.engine
 
     def sync(self) -> tuple[SyncReport, float, float]:

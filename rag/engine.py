@@ -64,10 +64,14 @@ class Engine:
         return make_chat_model(self.settings.llm, self.settings)
 
 
-def open_engine(settings: Settings, *, must_exist: bool = False) -> Engine:
-    """`must_exist`: raise IndexMissingError (saying to run `rag index`) if there is no index."""
+def open_engine(
+    settings: Settings, *, must_exist: bool = False, embedder: Embedder | None = None
+) -> Engine:
+    """`must_exist`: raise IndexMissingError (saying to run `rag index`) if there is no index.
+    `embedder`: an already loaded model to share (else the settings' model is loaded)."""
     store = open_store(settings, must_exist=must_exist)
-    embedder = load_embedder(
-        settings.embedding_model, settings.cache_dir, settings.embedding_backend
-    )
+    if embedder is None:
+        embedder = load_embedder(
+            settings.embedding_model, settings.cache_dir, settings.embedding_backend
+        )
     return Engine(settings, store, embedder, Searcher(store, embedder))

@@ -20,9 +20,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag.config import DEFAULT_MODEL, Settings
 from rag.embeddings import MINILM, Embedder, load_embedder
-from rag.engine import Engine
-from rag.retrieval import Searcher
-from rag.store import open_store
+from rag.engine import Engine, open_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -105,8 +103,7 @@ def settings(
 
 
 def make_engine(settings: Settings, embedder: Embedder) -> Engine:
-    store = open_store(settings)
-    return Engine(settings, store, embedder, Searcher(store, embedder))
+    return open_engine(settings, embedder=embedder)
 
 
 @pytest.fixture
