@@ -2,8 +2,8 @@
 pipeline, in one process on one machine, on the data in ../shared/data; writes its section of
 docs/benchmarks.md (one per mode), its ingestion plot and bench/out/run/results.json.
 
-    python -m bench.run --data ../shared/data            # small samples, about 15 min
-    python -m bench.run --data ../shared/data --full     # the whole sets, hours on 2 cores
+    python -m bench.run --data ../shared/data            # small samples, about 6 min
+    python -m bench.run --data ../shared/data --full     # the whole sets, about 45 min
 
 Retrieval corpora are cached under bench/out/run/corpora/, keyed by a hash of their files, so
 re-runs only embed what changed (our index through `rag`'s own sync). Ingestion is always

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 #: Below this support (the calibrated chance that the best sentence answers the question) the
 #: answer is an abstention. Chosen in docs/abstention.md (held-out balanced accuracy over SQuAD
 #: 2.0 answerable/unanswerable, PIAF, English questions on French news and out-of-corpus
-#: questions; the lowest threshold within one standard error of the best, 0.35, is taken).
+#: questions; the best is 0.4, and the lowest threshold within one standard error of it is taken).
 ABSTAIN_BELOW = 0.25
 #: A second sentence is quoted too when it is nearly as well supported as the first.
 SECOND_WITHIN = 0.9

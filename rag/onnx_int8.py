@@ -9,8 +9,8 @@ was. Tokenising, prompts, pooling and normalisation stay sentence-transformers' 
 
 Measured on 2 cores with multilingual-e5-small, 4,013 OrangeSum chunks (bench/embed_speed.py,
 docs/benchmarks.md): torch float32 19 chunks/s, this 63; cosine to the float model min 0.9925,
-mean 0.997. A model whose int8 copy
-falls below `MIN_COSINE` on the check sentences, or that cannot be exported, stays on torch.
+mean 0.997. A model whose int8 copy falls below `MIN_COSINE` on the check sentences, or that
+cannot be exported, stays on torch.
 
 Why not sentence-transformers' `backend="onnx"`: it needs `optimum`, whose releases pin
 transformers < 4.58, and its int8 presets use one scale per matrix, which loses too much on
