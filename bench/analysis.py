@@ -16,41 +16,43 @@ from typing import Any
 
 from bench import report
 from bench.data import Task
-from bench.pipelines import TUTORIAL_K, Ours, Tutorial
-from rag.bm25 import Match
+from bench.pipelines import TUTORIAL_K, FusionInput, Ours, Tutorial
 from rag.evaluate import article_rank, percentile, retrieval_metrics
-from rag.retrieval import COVERAGE_POWER, DENSE_WEIGHT, fuse
+from rag.retrieval import ARTICLE_WEIGHT, COVERAGE_POWER, DENSE_WEIGHT, fuse
 
-Fuse = Callable[[list[tuple[str, float]], list[tuple[str, Match]]], dict[str, float]]
-Candidates = list[tuple[str, str, Any]]  # (chunk id, article id, cosine or BM25 Match)
+Fuse = Callable[[FusionInput], dict[str, float]]
 RRF_K = 60  # the usual constant (Cormack et al.; LangChain's EnsembleRetriever)
 LATENCY_SAMPLE = 30  # queries embedded one at a time, for the embedding latency
 
 
-def _rrf(dense: list[tuple[str, float]], lexical: list[tuple[str, Match]]) -> dict[str, float]:
+def _rrf(c: FusionInput) -> dict[str, float]:
     score: dict[str, float] = {}
-    for ranking in (dense, lexical):
+    for ranking in (c.passages, c.lexical):
         for rank, (cid, _) in enumerate(ranking):
             score[cid] = score.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
     return score
 
 
-SHIPPED = f"as shipped: dense {DENSE_WEIGHT}, coverage^{COVERAGE_POWER}"
+SHIPPED = f"as shipped: dense {DENSE_WEIGHT}, coverage^{COVERAGE_POWER}, article {ARTICLE_WEIGHT}"
 VARIANTS: dict[str, Fuse] = {
-    SHIPPED: fuse,
-    "dense 0.3": lambda d, x: fuse(d, x, dense_weight=0.3),
-    "dense 0.5": lambda d, x: fuse(d, x, dense_weight=0.5),
-    "no coverage damping": lambda d, x: fuse(d, x, coverage_power=0.0),
-    "coverage^1": lambda d, x: fuse(d, x, coverage_power=1.0),
+    SHIPPED: lambda c: fuse(c.dense, c.lexical, c.articles),
+    "dense 0.35": lambda c: fuse(c.dense, c.lexical, c.articles, dense_weight=0.35),
+    "dense 0.55": lambda c: fuse(c.dense, c.lexical, c.articles, dense_weight=0.55),
+    "no coverage damping": lambda c: fuse(c.dense, c.lexical, c.articles, coverage_power=0.0),
+    "coverage^1": lambda c: fuse(c.dense, c.lexical, c.articles, coverage_power=1.0),
+    "no article share": lambda c: fuse(c.dense, c.lexical, c.articles, article_weight=0.0),
+    "no sentence vectors": lambda c: fuse(c.passages, c.lexical, c.articles),
+    "neither (as of stop 11)": lambda c: fuse(
+        c.passages, c.lexical, c.articles, dense_weight=0.4, article_weight=0.0
+    ),
     f"RRF k={RRF_K}": _rrf,
-    "dense alone": lambda d, x: fuse(d, []),
+    "dense alone": lambda c: fuse(c.dense, [], c.articles, article_weight=0.0),
 }
 
 
-def _refuse(dense: Candidates, lexical: Candidates, variant: str) -> list[str]:
-    article = {cid: aid for cid, aid, _ in dense + lexical}
-    score = VARIANTS[variant]([(c, s) for c, _, s in dense], [(c, m) for c, _, m in lexical])
-    return [article[c] for c in sorted(score, key=lambda c: (-score[c], c))]
+def _refuse(c: FusionInput, variant: str) -> list[str]:
+    score = VARIANTS[variant](c)
+    return [c.articles[cid] for cid in sorted(score, key=lambda cid: (-score[cid], cid))]
 
 
 def run_task(task: Task, ours: Ours, tut: Tutorial, embedder: Any) -> dict[str, Any]:
@@ -72,9 +74,8 @@ def run_task(task: Task, ours: Ours, tut: Tutorial, embedder: Any) -> dict[str, 
         for key, (articles, secs) in got.items():
             ranks[key].append(article_rank(articles, {relevant}.__contains__))
             seconds[key].append(secs)
-        dense, lexical = ours.last
         for name in VARIANTS:
-            fused = _refuse(dense, lexical, name)
+            fused = _refuse(ours.last, name)
             fusion[name].append(article_rank(fused, {relevant}.__contains__))
     systems = {
         k: {
@@ -242,12 +243,16 @@ def render(results: dict[str, Any], image: str) -> str:
         "### Fusion what-if (R@1 / R@5, same candidate lists re-fused)\n\n"
         "What a change in `rag.retrieval` would buy, before making it: the dense and BM25 "
         "candidate lists of each query are fused again (no near-duplicate collapse). *as "
-        "shipped*: `rag.retrieval.fuse`, the dense cosine (min-max over its candidates) "
-        f"weighted {DENSE_WEIGHT}, plus BM25 (over its best score) weighted "
-        f"{1 - DENSE_WEIGHT:.1f} and damped by the passage's query coverage (the IDF-weighted "
-        f"share of the query's terms it contains) to the power {COVERAGE_POWER}. *dense "
-        "0.3/0.5*: other weights; *no coverage damping*, *coverage^1*: other powers; *RRF*: "
-        "reciprocal-rank fusion, the usual hybrid (LangChain's `EnsembleRetriever`), equal "
+        "shipped*: `rag.retrieval.fuse`, the dense score (the mean of the passage's and its "
+        "best sentence's cosine, min-max over its candidates) weighted "
+        f"{DENSE_WEIGHT}, plus BM25 (over its best score) weighted "
+        f"{1 - DENSE_WEIGHT:.2f} and damped by the passage's query coverage (the IDF-weighted "
+        f"share of the query's terms it contains) to the power {COVERAGE_POWER}, plus "
+        f"{ARTICLE_WEIGHT} x the score of the article's next best passage. *dense "
+        "0.35/0.55*: other weights; *no coverage damping*, *coverage^1*: other powers; *no "
+        "article share*; *no sentence vectors*: the passage's own cosine as the dense score; "
+        "*neither*: the fusion before both (dense 0.4); *RRF*: reciprocal-rank fusion of "
+        "passage vectors and BM25, the usual hybrid (LangChain's `EnsembleRetriever`), equal "
         "weights; *dense alone*: for reference.",
         report.fusion_table(results["tasks"]),
         "### Targets",

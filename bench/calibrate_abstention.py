@@ -12,7 +12,7 @@ paragraph or article) under bench/out/answer/ and reused: SQuAD 2.0 (646 paragra
 - xling_ans / xling_unans: English questions written for French OrangeSum articles (below),
   answerable, or on the article's topic but not answered by it (the seed's "price" case);
 - ooc_en / ooc_fr: SQuAD and PIAF questions asked of the OrangeSum index (out of corpus).
-The fit runs `rag.evidence` with every sentence embedded (vectors cached on disk), fits the
+The fit runs `rag.evidence` on every sentence (vectors read from the index), fits the
 sentence selector and the abstention model on each half of the questions (split by id) and
 scores the other half with them, chooses the threshold on those held-out scores by balanced
 accuracy (the mean of: answerable questions answered with a sentence holding the gold answer;
@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from rag import evidence, retrieval
-from rag.answer import ABSTAIN_BELOW, answer, sentence_vectors
+from rag.answer import ABSTAIN_BELOW, answer, hit_sentence_vectors, sentence_vectors
 from rag.config import Settings
 from rag.embeddings import Embedder, load_embedder
 from rag.engine import Engine, open_engine
@@ -229,21 +229,14 @@ def in_split_a(qid: str) -> bool:
 
 
 class DiskVectors:
-    """Sentence and question vectors by text, kept on disk between runs of this script (the
-    embedding is 95% of its time; the features around it are what gets tuned)."""
+    """Question vectors by text, kept on disk between runs of this script. Sentence vectors
+    come from the index, as they do when answering (`hit_sentence_vectors`)."""
 
     def __init__(self, path: Path, embedder: Embedder) -> None:
         self.path, self.embedder = path, embedder
         self.vectors: dict[str, np.ndarray] = (
             pickle.loads(path.read_bytes()) if path.exists() else {}
         )
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if "p:" + t not in self.vectors]
-        if missing:
-            for t, v in zip(missing, self.embedder.embed_documents(missing), strict=True):
-                self.vectors["p:" + t] = v
-        return np.stack([self.vectors["p:" + t] for t in texts])
 
     def query(self, text: str) -> np.ndarray:
         if "q:" + text not in self.vectors:
@@ -270,7 +263,7 @@ def dump_features(
             qvec = vectors.query(parsed.search)
             hits = eng.searcher.search_vector(parsed.search, qvec, K)
             cands = evidence.candidates(parsed, hits)
-            vecs = vectors([c.text for c in cands]) if cands else np.zeros((0, 1))
+            vecs = hit_sentence_vectors(eng.searcher, hits)([c.text for c in cands])
             rows.append(
                 {
                     "set": name,
@@ -492,7 +485,16 @@ def run_fit(data_dir: Path, n: int, refresh: bool) -> str:
     # The features depend on the model, its backend, the chunking and the fusion's settings
     # (they decide which passages are retrieved and their ranks): one file for each.
     engs = Engines(data_dir)
-    fusion = f"{retrieval.CANDIDATES} {retrieval.DENSE_WEIGHT} {retrieval.COVERAGE_POWER}"
+    fusion = " ".join(
+        str(v)
+        for v in (
+            retrieval.CANDIDATES,
+            retrieval.SENTENCE_CANDIDATES,
+            retrieval.DENSE_WEIGHT,
+            retrieval.COVERAGE_POWER,
+            retrieval.ARTICLE_WEIGHT,
+        )
+    )
     key = f"{index_fingerprint(engs.embedder)}|{fusion}"
     space = hashlib.sha256(key.encode()).hexdigest()[:8]
     cache = OUT / f"features-v2-{n}-{space}.json"

@@ -19,6 +19,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from rag.bm25 import Match
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.engine import Engine, open_engine
@@ -107,18 +109,32 @@ class Ours:
         hits = searcher.search_vector(query, qvec, 30)
         out["ours"] = ([h.article_id for h in hits], time.perf_counter() - started)
         started = time.perf_counter()
-        dense = engine.store.query(qvec, DEPTH)
-        out["dense"] = ([c.article_id for c, _ in dense], time.perf_counter() - started)
+        passages = engine.store.query(qvec, DEPTH)
+        out["dense"] = ([c.article_id for c, _ in passages], time.perf_counter() - started)
         started = time.perf_counter()
-        chunks, bm25 = searcher._lexical()  # the Searcher's own BM25 over the same chunks
+        chunks, by_id, bm25 = searcher._lexical()  # the Searcher's own BM25, same chunks
         lexical = bm25.top(query, DEPTH)
         out["bm25"] = ([chunks[m.doc].article_id for m in lexical], time.perf_counter() - started)
         # For the fusion what-if: the chunk-level candidates with their scores.
-        self.last = (
-            [(c.id, c.article_id, sim) for c, sim in dense],
-            [(chunks[m.doc].id, chunks[m.doc].article_id, m) for m in lexical],
+        dense, _ = searcher.dense(qvec, by_id)
+        self.last = FusionInput(
+            dense=dense,
+            passages=[(c.id, sim) for c, sim in passages],
+            lexical=[(chunks[m.doc].id, m) for m in lexical],
+            articles={c.id: c.article_id for c in chunks},
         )
         return out
+
+
+@dataclass(frozen=True)
+class FusionInput:
+    """One query's candidates, as `rag.retrieval.fuse` takes them, for the fusion what-if.
+    `passages`: the dense candidates by passage vectors alone (no sentence vectors)."""
+
+    dense: list[tuple[str, float]]
+    passages: list[tuple[str, float]]
+    lexical: list[tuple[str, Match]]
+    articles: dict[str, str]
 
 
 class SentenceTransformerEmbeddings(Embeddings):

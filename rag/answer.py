@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from rag import evidence
 from rag.answer_types import ACCEPTS, NOUNS, Kind, Span
@@ -31,8 +33,9 @@ log = logging.getLogger(__name__)
 #: Below this support (the calibrated chance that the best sentence answers the question) the
 #: answer is an abstention. Chosen in docs/abstention.md (held-out balanced accuracy over SQuAD
 #: 2.0 answerable/unanswerable, PIAF, English questions on French news and out-of-corpus
-#: questions; the best is 0.4, and the lowest threshold within one standard error of it is taken).
-ABSTAIN_BELOW = 0.25
+#: questions; the best is 0.35, and the lowest threshold within one standard error of it is
+#: taken).
+ABSTAIN_BELOW = 0.2
 #: A second sentence is quoted too when it is nearly as well supported as the first.
 SECOND_WITHIN = 0.9
 CLOSEST = 3  # passages shown with an abstention
@@ -85,6 +88,8 @@ def check_question(question: str) -> str:
     return cleaned
 
 
+VectorSource = Callable[[list[str]], np.ndarray]
+
 _caches: weakref.WeakKeyDictionary[Embedder, VectorCache] = weakref.WeakKeyDictionary()
 
 
@@ -93,6 +98,25 @@ def sentence_vectors(embedder: Embedder) -> VectorCache:
     if embedder not in _caches:
         _caches[embedder] = VectorCache(embedder)
     return _caches[embedder]
+
+
+def hit_sentence_vectors(searcher: Searcher, hits: Sequence[Hit]) -> VectorSource:
+    """The vectors of the hits' sentences, as `evidence.score` asks for them by text: read
+    from the index, where the sync stored them; embedded (and cached) only for a sentence
+    the index lacks."""
+    stored: dict[str, np.ndarray] = {}
+    by_chunk = searcher.store.sentence_vectors([h.chunk_id for h in hits])
+    for hit in hits:
+        for sentence in by_chunk.get(hit.chunk_id, []):
+            stored[hit.text[sentence.start : sentence.end]] = sentence.vector
+    cache = sentence_vectors(searcher.embedder)
+
+    def vectors(texts: list[str]) -> np.ndarray:
+        missing = [t for t in texts if t not in stored]
+        computed = dict(zip(missing, cache(missing), strict=True)) if missing else {}
+        return np.stack([stored[t] if t in stored else computed[t] for t in texts])
+
+    return vectors
 
 
 def answer(
@@ -105,7 +129,9 @@ def answer(
     )
     qvec = searcher.embedder.embed_query(q.search)
     hits = searcher.search_vector(q.search, qvec, k)
-    ranked = evidence.score(evidence.candidates(q, hits), qvec, sentence_vectors(searcher.embedder))
+    ranked = evidence.score(
+        evidence.candidates(q, hits), qvec, hit_sentence_vectors(searcher, hits)
+    )
     return compose(q, hits, ranked, searcher)
 
 

@@ -30,7 +30,7 @@ TARGET_CHARS = 600
 MAX_CHARS = 1000
 # Bump the version whenever the splitting rules or `embedding_text` change: the index is
 # rebuilt when this does.
-CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
+CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1+sentences-v1"
 
 # Every line break ends a sentence; these are the characters str.splitlines() breaks on.
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -230,6 +230,13 @@ def embedding_text(article: Article, chunk: Chunk) -> str:
     if article.title_is_opening or chunk.text.startswith(article.title):
         return chunk.text  # the opening chunk already starts with its title
     return f"{article.title}\n{chunk.text}"
+
+
+def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
+    """The sentences of `chunk` that get a vector of their own, as offsets in its text. They
+    are embedded bare (no title): a question is matched to the one sentence that answers it,
+    where the whole chunk's vector is diluted by its other sentences."""
+    return split_sentences(chunk.text)
 
 
 def chunk_article(article: Article) -> list[Chunk]:

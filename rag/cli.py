@@ -66,7 +66,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _progress(unit: str = "chunk", desc: str = "embedding") -> Any:
+def _progress(unit: str = "vector", desc: str = "embedding") -> Any:
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm

@@ -20,18 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from rag.articles import Article, article_id, file_sha256, load_article, scan_article_files
-from rag.chunking import CHUNKING_FINGERPRINT, Chunk, chunk_article, embedding_text
+from rag.chunking import (
+    CHUNKING_FINGERPRINT,
+    Chunk,
+    chunk_article,
+    chunk_sentences,
+    embedding_text,
+)
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import ArticleError, RagError
-from rag.store import Store
+from rag.store import ArticleVectors, Store
 
 log = logging.getLogger(__name__)
 
 #: Articles embedded together: enough chunks for full batches, little lost if interrupted.
 GROUP = 64
 
-Progress = Callable[[int, int], None]  # (chunks done, chunks to do)
+Progress = Callable[[int, int], None]  # (vectors done, vectors to do: chunks and sentences)
 
 
 @dataclass(frozen=True)
@@ -181,8 +187,8 @@ def _embed_all(
     progress: Progress | None,
     replacing: set[str],
 ) -> int:
-    """Load and chunk every article in `todo` (so the chunk total is known), then embed and
-    write them a group of articles at a time. Returns the number of chunks embedded."""
+    """Load and chunk every article in `todo` (so the total is known), then embed and write
+    them a group of articles at a time. Returns the number of chunks embedded."""
     loaded: list[tuple[Article, list[Chunk]]] = []
     for aid, path in todo:
         try:
@@ -194,18 +200,27 @@ def _embed_all(
             skipped[aid] = str(exc)
             continue
         loaded.append((article, chunk_article(article)))
-    total = sum(len(chunks) for _, chunks in loaded)
-    embedded = 0
+    sentences = {c.id: chunk_sentences(c) for _, chunks in loaded for c in chunks}
+    total = sum(1 + len(spans) for spans in sentences.values())  # vectors: chunks, sentences
+    done = 0
 
     def advance(n: int) -> None:
-        nonlocal embedded
-        embedded += n
+        nonlocal done
+        done += n
         if progress:
-            progress(embedded, total)
+            progress(done, total)
 
+    embedded = 0
     for i in range(0, len(loaded), GROUP):
         group = loaded[i : i + GROUP]
         texts = [embedding_text(a, c) for a, cs in group for c in cs]
-        vectors = embedder.embed_documents(texts, progress=advance)
-        store.put_articles(group, vectors, replacing=[a.id for a, _ in group if a.id in replacing])
+        bare = [c.text[s:e] for _, cs in group for c in cs for s, e in sentences[c.id]]
+        # One call: chunks and sentences share the length-sorted batches.
+        vectors = embedder.embed_documents(texts + bare, progress=advance)
+        store.put_articles(
+            group,
+            ArticleVectors(vectors[: len(texts)], vectors[len(texts) :]),
+            replacing=[a.id for a, _ in group if a.id in replacing],
+        )
+        embedded += len(texts)
     return embedded

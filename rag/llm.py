@@ -24,7 +24,14 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from rag import evidence
-from rag.answer import Answer, Citation, check_question, compose, sentence_vectors, verified_slice
+from rag.answer import (
+    Answer,
+    Citation,
+    check_question,
+    compose,
+    hit_sentence_vectors,
+    verified_slice,
+)
 from rag.bm25 import fold, terms
 from rag.chunking import split_sentences
 from rag.config import Settings
@@ -196,7 +203,9 @@ def llm_answer(
     q = evidence.analyse(standalone)
     qvec = searcher.embedder.embed_query(standalone)
     hits = searcher.search_vector(standalone, qvec, k)
-    ranked = evidence.score(evidence.candidates(q, hits), qvec, sentence_vectors(searcher.embedder))
+    ranked = evidence.score(
+        evidence.candidates(q, hits), qvec, hit_sentence_vectors(searcher, hits)
+    )
     extractive = compose(q, hits, ranked, searcher)
     resolved = standalone if standalone != question else None
     if not hits:

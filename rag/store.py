@@ -1,15 +1,20 @@
-"""The Chroma index: chunk vectors plus a manifest of the articles they came from.
+"""The Chroma index: chunk and sentence vectors plus a manifest of the articles.
 
-Two collections live side by side, in a local directory or on a Chroma server:
+Three collections live side by side, in a local directory or on a Chroma server:
 - `<name>`: one record per chunk (its vector, its text, and the metadata citations need:
   article id, title, date, url, start, end). Its collection metadata holds the index
   `fingerprint` (model + chunking) and a `generation` counter bumped by every sync, which
   lets readers (BM25) notice that the index changed.
+- `<name>-sentences`: one vector per sentence of each chunk (`rag.chunking.chunk_sentences`),
+  with its chunk id and its offsets in the chunk, no text. Search matches a question to its
+  best sentence as well as to the whole passage, and the evidence step reads these vectors
+  instead of embedding the sentences again.
 - `<name>-articles`: the manifest, one record per article: sha256, title, date, url, source,
   lang, chunk count, with the article's full text as its document (the page shows it, and
   a Chroma server has no access to our disk). Its vector is a placeholder: it is never queried.
-An article's chunks are written before its manifest record, so a sync killed in between
-leaves an article the next sync sees as new and re-writes; never a manifest that lies.
+An article's sentences and chunks are written before its manifest record, so a sync killed
+in between leaves an article the next sync sees as new and re-writes; never a manifest that
+lies.
 
 Vectors are computed by `rag.embeddings`, never by Chroma (its default embedding function
 would download a model). We use Chroma directly rather than `langchain_chroma.Chroma` because
@@ -33,7 +38,7 @@ from chromadb.api.types import Metadata, Where
 from chromadb.config import Settings as ChromaSettings
 
 from rag.articles import Article
-from rag.chunking import Chunk
+from rag.chunking import Chunk, chunk_sentences
 from rag.config import Settings
 from rag.errors import IndexMissingError, RagError
 
@@ -55,6 +60,22 @@ class ArticleRecord:
     source: str | None = None
     lang: str | None = None
     duplicate_of: str | None = None  # same content as this (indexed) article: no chunks of its own
+
+
+@dataclass(frozen=True)
+class ArticleVectors:
+    """The vectors of one group of articles, as `put_articles` writes them: one row per chunk,
+    and one per sentence of each chunk, chunk after chunk, in `chunk_sentences` order."""
+
+    chunks: np.ndarray
+    sentences: np.ndarray
+
+
+@dataclass(frozen=True)
+class SentenceVector:
+    start: int  # offsets in the chunk's text
+    end: int
+    vector: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,7 @@ class Store:
         self.client = client
         self.name = name
         self.chunks = self._collection(name, cosine=True)
+        self.sentences = self._collection(f"{name}-sentences", cosine=True)
         self.articles = self._collection(f"{name}-articles", cosine=False)
 
     def _collection(self, name: str, *, cosine: bool) -> Collection:
@@ -151,9 +173,10 @@ class Store:
     def reset(self) -> None:
         """Drop everything (a planned rebuild)."""
         generation = self.generation
-        for name in (self.name, f"{self.name}-articles"):
+        for name in (self.name, f"{self.name}-sentences", f"{self.name}-articles"):
             self.client.delete_collection(name)
         self.chunks = self._collection(self.name, cosine=True)
+        self.sentences = self._collection(f"{self.name}-sentences", cosine=True)
         self.articles = self._collection(f"{self.name}-articles", cosine=False)
         # Keep the counter monotonic so readers still see that something changed.
         self.chunks.modify(metadata={"generation": generation + 1})
@@ -187,17 +210,26 @@ class Store:
     def put_articles(
         self,
         batch: Sequence[tuple[Article, Sequence[Chunk]]],
-        vectors: np.ndarray,
+        vectors: ArticleVectors,
         *,
         replacing: Sequence[str] = (),
     ) -> None:
-        """Write a group of articles: drop the old chunks of `replacing`, upsert every chunk,
-        then the manifest records, in that order (a sync killed in between re-does the
-        articles whose records are missing or stale). One call per step, not per article:
-        per-article writes were 35-41 s of a 300-article build, grouped 1.5 s."""
+        """Write a group of articles: drop the old vectors of `replacing`, upsert every
+        sentence and chunk, then the manifest records, in that order (a sync killed in
+        between re-does the articles whose records are missing or stale). One call per step,
+        not per article: per-article writes were 35-41 s of a 300-article build, grouped 1.5 s."""
         if replacing:
-            where = cast(Where, {"article": {"$in": list(replacing)}})
-            self.chunks.delete(where=where)
+            self._delete_vectors(cast(Where, {"article": {"$in": list(replacing)}}))
+        sentence_ids: list[str] = []
+        sentence_metas: list[Metadata] = []
+        for article, chunks in batch:
+            for c in chunks:
+                for n, (start, end) in enumerate(chunk_sentences(c)):
+                    sentence_ids.append(f"{c.id}:{n}")
+                    sentence_metas.append(
+                        {"article": article.id, "chunk": c.id, "start": start, "end": end}
+                    )
+        self._upsert(self.sentences, sentence_ids, vectors.sentences, sentence_metas)
         chunk_ids: list[str] = []
         docs: list[str] = []
         metas: list[Metadata] = []
@@ -214,13 +246,7 @@ class Store:
                 chunk_ids.append(c.id)
                 docs.append(c.text)
                 metas.append(_clean({**meta, "start": c.start, "end": c.end}))
-        for i in range(0, len(chunk_ids), _PAGE):
-            self.chunks.upsert(
-                ids=chunk_ids[i : i + _PAGE],
-                embeddings=vectors[i : i + _PAGE],
-                documents=docs[i : i + _PAGE],
-                metadatas=metas[i : i + _PAGE],
-            )
+        self._upsert(self.chunks, chunk_ids, vectors.chunks, metas, docs)
         records = [
             ArticleRecord(
                 id=a.id,
@@ -235,6 +261,30 @@ class Store:
             for a, cs in batch
         ]
         self._put_records(records, [a.text for a, _ in batch])
+
+    @staticmethod
+    def _upsert(
+        col: Collection,
+        ids: list[str],
+        vectors: np.ndarray,
+        metas: list[Metadata],
+        docs: list[str] | None = None,
+    ) -> None:
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} records but {len(vectors)} vectors for {col.name}")
+        for i in range(0, len(ids), _PAGE):
+            col.upsert(
+                ids=ids[i : i + _PAGE],
+                embeddings=vectors[i : i + _PAGE],
+                metadatas=metas[i : i + _PAGE],
+                documents=docs[i : i + _PAGE] if docs is not None else None,
+            )
+
+    def _delete_vectors(self, where: Where) -> None:
+        """Drop the chunks and sentences matching `where` (sentences first: a chunk is never
+        left without them by a killed sync, only sentences without their chunk, swept later)."""
+        self.sentences.delete(where=where)
+        self.chunks.delete(where=where)
 
     def _put_record(self, record: ArticleRecord, text: str) -> None:
         self._put_records([record], [text])
@@ -255,27 +305,28 @@ class Store:
 
     def put_duplicate(self, article_id: str, sha256: str, of: ArticleRecord) -> None:
         """Record `article_id` as another name for the already indexed article `of`."""
-        self.chunks.delete(where={"article": article_id})
+        self._delete_vectors({"article": article_id})
         self._put_record(
             replace(of, id=article_id, sha256=sha256, chunks=0, duplicate_of=of.id), ""
         )
 
     def remove_article(self, article_id: str) -> None:
-        # Chunks first: a sync killed in between still has the manifest record, so the next
+        # Vectors first: a sync killed in between still has the manifest record, so the next
         # sync removes the article again instead of leaving chunks no record points to.
-        self.chunks.delete(where={"article": article_id})
+        self._delete_vectors({"article": article_id})
         self.articles.delete(ids=[article_id])
 
     def sweep_orphans(self) -> int:
-        """Delete chunks whose article is not in the manifest (left by a killed sync)."""
+        """Delete the vectors of articles not in the manifest (left by a killed sync)."""
         known = {r.id for r in self.manifest().values() if not r.duplicate_of}
         orphans = {
             m["article"]
-            for _, metas, _ in self._pages(self.chunks, include=["metadatas"])
+            for col in (self.chunks, self.sentences)
+            for _, metas, _ in self._pages(col, include=["metadatas"])
             for m in metas
         } - known
         for article_id in orphans:
-            self.chunks.delete(where={"article": article_id})
+            self._delete_vectors({"article": article_id})
         return len(orphans)
 
     # -- reads ------------------------------------------------------------------------------
@@ -299,6 +350,39 @@ class Store:
             (_stored(i, dict(m), d), 1.0 - float(dist))
             for i, m, d, dist in zip(ids, metas, docs, dists, strict=True)
         ]
+
+    def query_sentences(self, vector: np.ndarray, k: int) -> dict[str, float]:
+        """Chunk id -> the cosine of its best sentence, for the chunks of the k nearest
+        sentences."""
+        n = min(k, self.sentences.count())
+        if n == 0:
+            return {}
+        res = self.sentences.query(
+            query_embeddings=[vector], n_results=n, include=["metadatas", "distances"]
+        )
+        best: dict[str, float] = {}
+        metas, dists = (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]
+        for meta, dist in zip(metas, dists, strict=True):
+            chunk = str(meta["chunk"])
+            best[chunk] = max(best.get(chunk, -1.0), 1.0 - float(dist))
+        return best
+
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[SentenceVector]]:
+        """Chunk id -> its sentences' offsets (in the chunk's text) and vectors, in order."""
+        if not chunk_ids:
+            return {}
+        out: dict[str, list[SentenceVector]] = {c: [] for c in chunk_ids}
+        for i in range(0, len(chunk_ids), _PAGE):
+            where = cast(Where, {"chunk": {"$in": list(chunk_ids[i : i + _PAGE])}})
+            got = self.sentences.get(where=where, include=["metadatas", "embeddings"])
+            embs = got["embeddings"] if got["embeddings"] is not None else []
+            for meta, emb in zip(got["metadatas"] or [], embs, strict=True):
+                start, end = cast(int, meta["start"]), cast(int, meta["end"])
+                vector = np.asarray(emb, dtype=np.float32)
+                out[str(meta["chunk"])].append(SentenceVector(start, end, vector))
+        for sentences in out.values():
+            sentences.sort(key=lambda s: s.start)
+        return out
 
     def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not chunk_ids:

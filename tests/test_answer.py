@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 
 from rag import evidence
-from rag.answer import ABSTAIN_BELOW, Answer, answer, check_question
+from rag.answer import ABSTAIN_BELOW, Answer, answer, check_question, sentence_vectors
 from rag.answer_types import Kind, expected_kind, find_spans
 from rag.articles import load_article
 from rag.config import Settings
@@ -88,6 +88,14 @@ def test_seed_delivery_question_gives_the_quarter_then_the_sentence(news: Engine
     assert first.article_id == SEED_ID and "premier trimestre 2025" in first.quote
     assert ans.text.startswith("premier trimestre 2025 — «") and ans.text.endswith("[1]")
     assert first.quote in ans.text
+
+
+def test_sentence_vectors_come_from_the_index_not_from_the_model(news: Engine) -> None:
+    cache = sentence_vectors(news.embedder)
+    cache.clear()
+    ans = ask(news, "When do SU7 Ultra deliveries start?")
+    assert ans.span == "premier trimestre 2025"
+    assert cache.size and not cache._vectors  # nothing had to be embedded again
 
 
 def test_seed_price_question_abstains_with_the_closest_passages(news: Engine) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import SEED_ID, make_engine
 
 from rag.articles import list_article_files, load_article
-from rag.chunking import chunk_article
+from rag.chunking import chunk_article, split_sentences
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.engine import Engine
@@ -45,6 +45,23 @@ def test_every_stored_chunk_is_an_exact_slice_of_its_article(synced: Engine) -> 
         assert texts[chunk.article_id][chunk.start : chunk.end] == chunk.text
 
 
+def test_every_sentence_of_every_chunk_has_its_vector(synced: Engine) -> None:
+    chunks = synced.store.all_chunks()
+    stored = synced.store.sentence_vectors([c.id for c in chunks])
+    some = []
+    for chunk in chunks:
+        spans = [(s.start, s.end) for s in stored[chunk.id]]
+        assert spans == split_sentences(chunk.text)
+        some += [(chunk.text[s.start : s.end], s.vector) for s in stored[chunk.id][:1]]
+    texts, vectors = zip(*some[:20], strict=True)
+    fresh = synced.embedder.embed_documents(list(texts))
+    assert min(float(a @ b) for a, b in zip(fresh, vectors, strict=True)) >= 0.99
+
+
+def sentence_count(engine: Engine) -> int:
+    return engine.store.sentences.count()
+
+
 def test_reopened_index_answers_without_resyncing(
     synced: Engine, settings: Settings, embedder: Embedder
 ) -> None:
@@ -57,7 +74,7 @@ def test_reopened_index_answers_without_resyncing(
 
 def test_add_change_delete_touch_only_that_article(synced: Engine) -> None:
     root = synced.settings.articles_dir
-    total = synced.store.count()
+    total, sentences = synced.store.count(), sentence_count(synced)
 
     new = root / "batteries-douai.txt"
     new.write_text(NEW_ARTICLE, encoding="utf-8")
@@ -65,6 +82,10 @@ def test_add_change_delete_touch_only_that_article(synced: Engine) -> None:
     assert (added.added, added.updated, added.removed) == (1, 0, 0)
     assert added.embedded == n_chunks(new, root)
     assert added.chunks == total + added.embedded
+    new_sentences = sum(
+        len(split_sentences(c.text)) for c in chunk_article(load_article(new, root))
+    )
+    assert sentence_count(synced) == sentences + new_sentences == sentences + 3  # title too
 
     new.write_text(NEW_ARTICLE.replace("2 000", "3 000"), encoding="utf-8")
     changed = synced.sync()
@@ -75,6 +96,7 @@ def test_add_change_delete_touch_only_that_article(synced: Engine) -> None:
     new.unlink()
     removed = synced.sync()
     assert (removed.removed, removed.embedded, removed.chunks) == (1, 0, total)
+    assert sentence_count(synced) == sentences
     assert "batteries-douai.txt" not in synced.store.manifest()
 
 

@@ -1,11 +1,12 @@
-"""Hybrid fusion: BM25's say is damped by how much of the query a passage actually contains."""
+"""Hybrid fusion: BM25's say is damped by how much of the query a passage actually contains,
+and a passage gains a share of its article's next best passage."""
 
 from __future__ import annotations
 
 import pytest
 
 from rag.bm25 import BM25, Match
-from rag.retrieval import fuse
+from rag.retrieval import ARTICLE_WEIGHT, DENSE_WEIGHT, fuse
 
 DOCS = [
     "Xiaomi livrera la SU7 Ultra en Europe au premier trimestre, annonce Lei Jun.",
@@ -29,22 +30,41 @@ def test_lexical_votes_are_damped_by_coverage_so_a_name_match_cannot_outvote_den
     dense = [("fr-article", 0.86), ("other", 0.80)]
     # The best BM25 match elsewhere, resting on a name or two (coverage 0.2): dense keeps its top.
     name_only = [("en-article", Match(0, 9.0, 0.2)), ("fr-article", Match(1, 3.0, 0.2))]
-    fused = fuse(dense, name_only)
+    articles = {"fr-article": "fr", "other": "other", "en-article": "en"}
+    fused = fuse(dense, name_only, articles)
     assert max(fused, key=fused.__getitem__) == "fr-article"
     # The same BM25 scores with the whole query matched: the lexical top wins.
     whole = [("en-article", Match(0, 9.0, 1.0)), ("fr-article", Match(1, 3.0, 0.2))]
-    fused = fuse(dense, whole)
+    fused = fuse(dense, whole, articles)
     assert max(fused, key=fused.__getitem__) == "en-article"
-    assert fused["en-article"] == pytest.approx(0.6)  # BM25's full share, not damped
+    assert fused["en-article"] == pytest.approx((1 - DENSE_WEIGHT) / (1 + ARTICLE_WEIGHT))
 
 
 def test_fuse_scores_lie_in_zero_one_and_follow_each_side_alone() -> None:
     bm25 = BM25(DOCS)
+    articles = {str(i): f"article-{i}" for i in range(3)}
     lexical = [(str(m.doc), m) for m in bm25.top("grève cheminots Bretagne", 3)]
-    assert fuse([], lexical) == {"2": pytest.approx(0.6)}
+    assert fuse([], lexical, articles, article_weight=0) == {"2": pytest.approx(1 - DENSE_WEIGHT)}
     dense = [("0", 0.9), ("1", 0.8), ("2", 0.7)]
-    only_dense = fuse(dense, [])
-    assert only_dense == {"0": pytest.approx(0.4), "1": pytest.approx(0.2), "2": 0.0}
-    both = fuse(dense, lexical)
+    only_dense = fuse(dense, [], articles, article_weight=0)
+    assert only_dense == {
+        "0": pytest.approx(DENSE_WEIGHT),
+        "1": pytest.approx(DENSE_WEIGHT / 2),
+        "2": 0.0,
+    }
+    both = fuse(dense, lexical, articles)
     assert all(0.0 <= s <= 1.0 for s in both.values())
     assert max(both, key=both.__getitem__) == "2"
+
+
+def test_a_passage_gains_a_share_of_its_articles_next_best_passage() -> None:
+    # "b1" and "c1" tie; b's article matches again elsewhere ("b2"), c's does not.
+    dense = [("a1", 0.9), ("b1", 0.8), ("c1", 0.8), ("b2", 0.6), ("z", 0.5)]
+    articles = {"a1": "a", "b1": "b", "c1": "c", "b2": "b", "z": "z"}
+    fused = fuse(dense, [], articles, article_weight=0.4)
+    assert fused["b1"] > fused["c1"]
+    alone = fuse(dense, [], articles, article_weight=0)
+    assert fused["b1"] == pytest.approx((alone["b1"] + 0.4 * alone["b2"]) / 1.4)
+    # Only the next best counts: the best passage is not credited with itself.
+    assert fused["a1"] == pytest.approx(alone["a1"] / 1.4)
+    assert max(fused, key=fused.__getitem__) == "a1"

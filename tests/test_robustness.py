@@ -26,11 +26,13 @@ from rag.embeddings import MINILM, Embedder
 from rag.engine import Engine
 
 
-def state(engine: Engine) -> tuple[list[str], dict[str, tuple[str, str | None]]]:
-    """What a sync must converge to: the chunk ids and each article's sha / duplicate link."""
+def state(engine: Engine) -> tuple[list[str], list[str], dict[str, tuple[str, str | None]]]:
+    """What a sync must converge to: the chunk and sentence ids and each article's sha /
+    duplicate link."""
     ids = sorted(c.id for c in engine.store.all_chunks())
+    sentences = sorted(engine.store.sentences.get(include=[])["ids"])
     manifest = {a: (r.sha256, r.duplicate_of) for a, r in engine.store.manifest().items()}
-    return ids, manifest
+    return ids, sentences, manifest
 
 
 def clean_build(articles: Path, tmp: Path, embedder: Embedder) -> Engine:

@@ -50,7 +50,9 @@ def run_sync(engine: Engine, *, rebuild: bool = False) -> None:
     bar = st.progress(0.0, text="Reading the articles…")
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"Embedding passages: {done}/{total}")
+        bar.progress(
+            done / total if total else 1.0, text=f"Embedding passages and sentences: {done}/{total}"
+        )
 
     try:
         report: SyncReport = engine.sync(rebuild=rebuild, progress=progress)
