@@ -58,7 +58,7 @@ FULL = {
 def _args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, required=True, help="the shared data dir")
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "run")
+    p.add_argument("--out", type=Path, help="work dir (default: bench/out/run, --full: full)")
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--full", action="store_true", help="whole data sets (sizes of the issue)")
     p.add_argument("--paragraphs", type=int, help="PIAF/SQuAD paragraphs sampled (0: all)")
@@ -80,6 +80,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     for key, value in (FULL if args.full else DEFAULTS).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    args.out = args.out or ROOT / "bench" / "out" / ("full" if args.full else "run")
     args.paragraphs = args.paragraphs or None
     args.queries = args.queries or None
     args.ingest = sorted({int(s) for s in str(args.ingest).split(",") if s.strip()})

@@ -30,7 +30,8 @@ TARGET_CHARS = 600
 MAX_CHARS = 1000
 # Bump the version whenever the splitting rules or `embedding_text` change: the index is
 # rebuilt when this does.
-CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1+sentences-v1"
+CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
+SENTENCES_FINGERPRINT = "+sentences-v1"  # chunk_sentences, when sentence vectors are on
 
 # Every line break ends a sentence; these are the characters str.splitlines() breaks on.
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")

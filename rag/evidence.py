@@ -21,9 +21,9 @@ over the best sentence's features, its selection score and its margin over the r
 gives `support`, the estimated chance that the chosen sentence answers the question. Two
 rules come first (`gated`): a sentence whose passage shares none of the question's names and
 numbers, or that lacks the kind of answer asked for, has no support. Only the `PREFILTER`
-sentences that rank best without their own vector are embedded (one batch, cached by text):
-a cheap first pass that keeps `answer()` fast. It does not cite or word the answer
-(`rag.answer` does).
+sentences that rank best without their own vector get one (`rag.answer` reads it from the
+index, or embeds it when the index was built without sentence vectors). It does not cite or
+word the answer (`rag.answer` does).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ SELECT = np.array(
 ABSTAIN = np.array([1.6, 1.737, -2.286, 0.9991, -0.5009, 0, -1.15, 2.726, 0, 0.6463, 0.2019])
 ABSTAIN_INTERCEPT = -24.16
 MARGIN_CAP = 5.0  # the distance to the runner-up, capped: a lone candidate has a margin of 5
-#: Sentences embedded per question, chosen by SELECT with `chunk_cos` standing for `cos`.
+#: Sentences scored per question, chosen by SELECT with `chunk_cos` standing for `cos`.
 PREFILTER = 4
 PREFIX = 5  # terms sharing their first 5 letters match ("model"/"modèle", "livraison(s)")
 

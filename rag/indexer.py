@@ -22,6 +22,7 @@ from typing import Any
 from rag.articles import Article, article_id, file_sha256, load_article, scan_article_files
 from rag.chunking import (
     CHUNKING_FINGERPRINT,
+    SENTENCES_FINGERPRINT,
     Chunk,
     chunk_article,
     chunk_sentences,
@@ -56,8 +57,9 @@ class SyncReport:
         return asdict(self)
 
 
-def index_fingerprint(embedder: Embedder) -> str:
-    return f"{embedder.fingerprint}|{CHUNKING_FINGERPRINT}"
+def index_fingerprint(embedder: Embedder, sentence_vectors: bool = True) -> str:
+    sentences = SENTENCES_FINGERPRINT if sentence_vectors else ""
+    return f"{embedder.fingerprint}|{CHUNKING_FINGERPRINT}{sentences}"
 
 
 @contextlib.contextmanager
@@ -87,7 +89,7 @@ def sync(
         raise RagError(f"Articles dir {root}/ does not exist. Create it or set RAG_ARTICLES_DIR.")
     lock = write_lock(settings.index_dir) if not settings.chroma_url else contextlib.nullcontext()
     with lock:
-        fingerprint = index_fingerprint(embedder)
+        fingerprint = index_fingerprint(embedder, settings.sentence_vectors)
         reason = _rebuild_reason(store, fingerprint, rebuild)
         if reason:
             log.warning("Rebuilding the index: %s", reason)
@@ -200,7 +202,11 @@ def _embed_all(
             skipped[aid] = str(exc)
             continue
         loaded.append((article, chunk_article(article)))
-    sentences = {c.id: chunk_sentences(c) for _, chunks in loaded for c in chunks}
+    sentences = {
+        c.id: chunk_sentences(c) if settings.sentence_vectors else []
+        for _, chunks in loaded
+        for c in chunks
+    }
     total = sum(1 + len(spans) for spans in sentences.values())  # vectors: chunks, sentences
     done = 0
 
@@ -219,7 +225,7 @@ def _embed_all(
         vectors = embedder.embed_documents(texts + bare, progress=advance)
         store.put_articles(
             group,
-            ArticleVectors(vectors[: len(texts)], vectors[len(texts) :]),
+            ArticleVectors(vectors[: len(texts)], vectors[len(texts) :], sentences),
             replacing=[a.id for a, _ in group if a.id in replacing],
         )
         embedded += len(texts)

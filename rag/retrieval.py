@@ -13,7 +13,7 @@ a name or two, leaves the ranking to the dense side, and no language guess is ne
 Measured on the whole benchmark sets (docs/benchmarks.md, fusion what-if), this beats
 reciprocal-rank fusion everywhere. Last, a passage gains a share of its article's next best
 passage: an article that matches in two places is more likely the one asked about (news
-headings and titles: NTREX and OrangeSum R@1 up 1.5-3 points). Near-duplicate passages
+headings and titles: NTREX and OrangeSum R@1 up 1.6-2.1 points). Near-duplicate passages
 (the same wire story filed twice) are collapsed to the best one. BM25 lives in memory and
 is rebuilt when the index's generation counter moves, so it stays in step with every sync,
 including syncs made by other processes.

@@ -25,7 +25,7 @@ gives LangChain users the usual interface.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -38,7 +38,7 @@ from chromadb.api.types import Metadata, Where
 from chromadb.config import Settings as ChromaSettings
 
 from rag.articles import Article
-from rag.chunking import Chunk, chunk_sentences
+from rag.chunking import Chunk
 from rag.config import Settings
 from rag.errors import IndexMissingError, RagError
 
@@ -64,11 +64,12 @@ class ArticleRecord:
 
 @dataclass(frozen=True)
 class ArticleVectors:
-    """The vectors of one group of articles, as `put_articles` writes them: one row per chunk,
-    and one per sentence of each chunk, chunk after chunk, in `chunk_sentences` order."""
+    """The vectors of one group of articles, as `put_articles` writes them: one row per chunk;
+    one per sentence span (offsets in the chunk's text) of `spans`, chunk after chunk."""
 
     chunks: np.ndarray
     sentences: np.ndarray
+    spans: Mapping[str, Sequence[tuple[int, int]]]  # chunk id -> its sentences (may be none)
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ class Store:
         sentence_metas: list[Metadata] = []
         for article, chunks in batch:
             for c in chunks:
-                for n, (start, end) in enumerate(chunk_sentences(c)):
+                for n, (start, end) in enumerate(vectors.spans.get(c.id, ())):
                     sentence_ids.append(f"{c.id}:{n}")
                     sentence_metas.append(
                         {"article": article.id, "chunk": c.id, "start": start, "end": end}

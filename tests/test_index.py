@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from conftest import SEED_ID, make_engine
 
 from rag.articles import list_article_files, load_article
@@ -11,6 +13,7 @@ from rag.chunking import chunk_article, split_sentences
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.engine import Engine
+from rag.errors import ConfigError
 
 NEW_ARTICLE = """Batteries : une usine de 2 000 emplois ouvrira à Douai en 2026
 
@@ -60,6 +63,24 @@ def test_every_sentence_of_every_chunk_has_its_vector(synced: Engine) -> None:
 
 def sentence_count(engine: Engine) -> int:
     return engine.store.sentences.count()
+
+
+def test_without_sentence_vectors_only_chunks_are_embedded_and_answers_still_work(
+    settings: Settings, embedder: Embedder
+) -> None:
+    assert Settings.from_env({"RAG_SENTENCE_VECTORS": "0"}).sentence_vectors is False
+    off = replace(settings, sentence_vectors=False)
+    engine = make_engine(off, embedder)
+    report = engine.sync()
+    assert report.embedded == report.chunks > 0 and sentence_count(engine) == 0
+    ans = engine.ask("When do SU7 Ultra deliveries start?")
+    assert ans.span == "premier trimestre 2025"
+    # Turning them on is a change of index: rebuilt on purpose, with a reason.
+    on = make_engine(settings, embedder)
+    rebuilt = on.sync()
+    assert rebuilt.rebuilt and "changed" in rebuilt.rebuilt and sentence_count(on) > 0
+    with pytest.raises(ConfigError, match="RAG_SENTENCE_VECTORS"):
+        Settings.from_env({"RAG_SENTENCE_VECTORS": "yes please"})
 
 
 def test_reopened_index_answers_without_resyncing(
