@@ -117,11 +117,13 @@ class Ours:
         out["bm25"] = ([chunks[m.doc].article_id for m in lexical], time.perf_counter() - started)
         # For the fusion what-if: the chunk-level candidates with their scores.
         dense, _ = searcher.dense(qvec, by_id)
+        ranked = [(c.id, sim) for c, sim in passages]
+        matches = [(chunks[m.doc].id, m) for m in lexical]
         self.last = FusionInput(
             dense=dense,
-            passages=[(c.id, sim) for c, sim in passages],
-            lexical=[(chunks[m.doc].id, m) for m in lexical],
-            articles={c.id: c.article_id for c in chunks},
+            passages=ranked,
+            lexical=matches,
+            articles={cid: by_id[cid].article_id for cid, _ in dense + ranked + matches},
         )
         return out
 
