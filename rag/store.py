@@ -121,14 +121,18 @@ def _clean(meta: dict[str, Any]) -> Metadata:
 
 
 class Store:
-    """Typed access to the two collections. Chroma dicts stop here."""
+    """Typed access to the three collections. Chroma dicts stop here."""
 
     def __init__(self, client: ClientAPI, name: str = "articles") -> None:
         self.client = client
         self.name = name
-        self.chunks = self._collection(name, cosine=True)
-        self.sentences = self._collection(f"{name}-sentences", cosine=True)
-        self.articles = self._collection(f"{name}-articles", cosine=False)
+        self._open()
+
+    def _open(self) -> None:
+        """(Re)open the three collections, creating any that is missing."""
+        self.chunks = self._collection(self.name, cosine=True)
+        self.sentences = self._collection(f"{self.name}-sentences", cosine=True)
+        self.articles = self._collection(f"{self.name}-articles", cosine=False)
 
     def _collection(self, name: str, *, cosine: bool) -> Collection:
         config: Any = {"hnsw": {"space": "cosine"}} if cosine else None
@@ -139,8 +143,14 @@ class Store:
     # -- index state ------------------------------------------------------------------------
     @property
     def info(self) -> dict[str, Any]:
-        """Fresh collection metadata: fingerprint, generation, synced_at."""
-        return dict(self.client.get_collection(self.name, embedding_function=None).metadata or {})
+        """Fresh collection metadata: fingerprint, generation, synced_at. When another process
+        has rebuilt the index (`reset` makes new collections), the handles are re-opened, so
+        an open page keeps answering instead of failing on collections that are gone."""
+        current = self._collection(self.name, cosine=True)
+        if current.id != self.chunks.id:
+            log.info("The index was rebuilt by another process: re-opening its collections")
+            self._open()
+        return dict(current.metadata or {})
 
     @property
     def fingerprint(self) -> str | None:
@@ -176,9 +186,7 @@ class Store:
         generation = self.generation
         for name in (self.name, f"{self.name}-sentences", f"{self.name}-articles"):
             self.client.delete_collection(name)
-        self.chunks = self._collection(self.name, cosine=True)
-        self.sentences = self._collection(f"{self.name}-sentences", cosine=True)
-        self.articles = self._collection(f"{self.name}-articles", cosine=False)
+        self._open()
         # Keep the counter monotonic so readers still see that something changed.
         self.chunks.modify(metadata={"generation": generation + 1})
 

@@ -186,6 +186,26 @@ def test_second_sync_waits_for_the_first_and_both_finish(tmp_path: Path, minilm:
     assert state(engine) == state(clean_build(articles, tmp_path / "clean", minilm))
 
 
+@pytest.mark.slow
+def test_an_open_engine_keeps_answering_after_another_process_rebuilds(
+    tmp_path: Path, minilm: Embedder
+) -> None:
+    articles = tmp_path / "articles"
+    _many_articles(articles, 5)
+    index = tmp_path / "ix"
+    engine = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
+    engine.sync()
+    assert engine.search("la note 3", k=1)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    rebuilt = subprocess.run(
+        [*_cli(articles, index), "--rebuild"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    hits = engine.search("la note 3", k=1)  # the collections it opened are gone
+    assert hits and hits[0].article_id == "note-003.txt"
+    assert engine.ask("De quoi parle la phrase 4 de la note 3 ?").citations
+
+
 def test_queries_during_a_sync_keep_answering(synced: Engine) -> None:
     errors: list[BaseException] = []
     answers: list[int] = []
