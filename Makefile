@@ -8,20 +8,23 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: app test index lint bench clean
+PIP_VERSION := 26.3
+.PHONY: app test index lint bench lock clean
 
+# A pip older than 23.3 resolves `lxml[html_clean]` wrongly: pip itself is pinned too.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q pip==$(PIP_VERSION)
 	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==2.13.0
 
-$(VENV)/.installed-app: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e .
+# Every other package at the version constraints.txt (the lock file) names.
+$(VENV)/.installed-app: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[dev]'
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@ $(VENV)/.installed-app
 
 index: $(VENV)/.installed-app
@@ -40,6 +43,18 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.run --data ../shared/data
+
+# Refresh the lock file: resolve pyproject.toml's ranges afresh in a throwaway venv, freeze.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q pip==$(PIP_VERSION)
+	.venv-lock/bin/python -m pip install -q torch==2.13.0
+	.venv-lock/bin/python -m pip install -q -e '.[dev]'
+	{ echo "# The lock file: exact versions for every dependency (torch is pinned in the Makefile)."; \
+	  echo "# Written by \`make lock\` from pyproject.toml's ranges; commit it with the change."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^torch=='; } > constraints.txt
+	rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) index/chroma* index/*.sqlite3
