@@ -212,6 +212,29 @@ def test_remove_button_deletes_the_article_and_syncs(built: Settings) -> None:
     assert button(at, "Build the index")  # nothing left: back to the empty state
 
 
+def test_the_article_list_is_paged_and_searchable(built: Settings, embedder: Embedder) -> None:
+    for i in range(45):
+        save_article(
+            built.articles_dir,
+            f"note-{i:02d}.txt",
+            f"Note {i:02d}\nLe fait {i}.".encode(),
+            max_bytes=2**20,
+        )
+    make_engine(built, embedder).sync()
+    at = start()
+    listed = [b for b in at.sidebar.button if (b.key or "").startswith("remove:")]
+    assert len(listed) == 20  # one page of 46, not all of them
+    assert "(of 3)" in at.sidebar.number_input[0].label
+    at.sidebar.number_input[0].set_value(3).run()
+    listed = [b.key for b in at.sidebar.button if (b.key or "").startswith("remove:")]
+    assert len(listed) == 6
+    at.sidebar.text_input(key="article_filter").set_value("note 07").run()
+    listed = [b.key for b in at.sidebar.button if (b.key or "").startswith("remove:")]
+    assert listed == ["remove:note-07.txt"]
+    at.sidebar.text_input(key="article_filter").set_value("zzz").run()
+    assert any("No article matches" in c.value for c in at.sidebar.caption)
+
+
 def test_hostile_article_text_is_rendered_inert(built: Settings, embedder: Embedder) -> None:
     save_article(built.articles_dir, "hostile.txt", HOSTILE.encode(), max_bytes=2**20)
     make_engine(built, embedder).sync()

@@ -29,11 +29,25 @@ except ModuleNotFoundError:  # `streamlit run ui/app.py` puts ui/, not the proje
     import render  # type: ignore[no-redef]
 
 UPLOAD_TYPES = ["txt", "md", "html", "htm", "pdf"]
+PAGE = 20  # articles listed per page in the sidebar: the page costs the same at any size
 
 
 @st.cache_resource(show_spinner="Loading the embedding model and opening the index…")
 def get_engine(settings: Settings) -> Engine:
     return open_engine(settings)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def get_manifest(settings: Settings, generation: int) -> dict[str, ArticleRecord]:
+    """The manifest, read once per index generation (every sync moves it), for all sessions."""
+    return get_engine(settings).store.manifest()
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def get_article_text(settings: Settings, generation: int, article_id: str) -> str | None:
+    """An article's text, read once per generation: the chat history re-renders its citations
+    on every rerun."""
+    return get_engine(settings).store.article_text(article_id)
 
 
 @contextmanager
@@ -108,7 +122,7 @@ def sidebar(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
             add_uploads(engine, files)
 
     st.subheader(f"Articles ({len(manifest)})")
-    for record in sorted(manifest.values(), key=lambda r: (r.title.casefold(), r.id)):
+    for record in article_page(manifest):
         text, button = st.columns([6, 1], vertical_alignment="center")
         text.markdown(render.article_entry(record))
         if button.button(
@@ -122,7 +136,28 @@ def sidebar(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
                 run_sync(engine)
 
 
-def show_answer(engine: Engine, answer: Answer, manifest: dict[str, ArticleRecord]) -> None:
+def article_page(manifest: dict[str, ArticleRecord]) -> list[ArticleRecord]:
+    """The sidebar's articles: those whose title or file name holds the search box's words,
+    by title, PAGE at a time."""
+    wanted = st.text_input(
+        "Find an article", placeholder="Title or file name", key="article_filter"
+    ).casefold()
+    found = sorted(
+        (r for r in manifest.values() if wanted in f"{r.title}\n{r.id}".casefold()),
+        key=lambda r: (r.title.casefold(), r.id),
+    )
+    pages = max(1, -(-len(found) // PAGE))
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"article_page:{wanted}"))
+    if wanted and not found:
+        st.caption("No article matches.")
+    return found[(page - 1) * PAGE : page * PAGE]
+
+
+def show_answer(
+    engine: Engine, answer: Answer, manifest: dict[str, ArticleRecord], generation: int
+) -> None:
     if answer.resolved_question and answer.resolved_question != answer.question:
         st.caption(f"Searched for: {render.escape_inline(answer.resolved_question)}")
     st.markdown(render.answer_markdown(answer))
@@ -132,11 +167,8 @@ def show_answer(engine: Engine, answer: Answer, manifest: dict[str, ArticleRecor
     if answer.extractive is not None:
         with st.expander("The answer quoted from the articles, without the chat model"):
             st.markdown(render.answer_markdown(answer.extractive))
-    texts: dict[str, str | None] = {}
     for c in answer.citations:
-        if c.article_id not in texts:
-            texts[c.article_id] = engine.store.article_text(c.article_id)
-        text = texts[c.article_id]
+        text = get_article_text(engine.settings, generation, c.article_id)
         with st.container(border=True):
             st.markdown(render.citation_title(c, abstained=answer.abstained))
             st.caption(render.meta_line(manifest.get(c.article_id), c.article_id))
@@ -146,13 +178,13 @@ def show_answer(engine: Engine, answer: Answer, manifest: dict[str, ArticleRecor
                     st.markdown(render.article_markdown(text, c))
 
 
-def chat(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
+def chat(engine: Engine, manifest: dict[str, ArticleRecord], generation: int) -> None:
     history: list[Answer] = st.session_state.setdefault("history", [])
     for past in history:
         with st.chat_message("user"):
             st.markdown(render.marked(past.question))
         with st.chat_message("assistant"):
-            show_answer(engine, past, manifest)
+            show_answer(engine, past, manifest, generation)
     question = st.chat_input("Ask a question about the articles")
     if not question:
         return
@@ -169,7 +201,7 @@ def chat(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
         with st.spinner("Searching the articles…"):
             answer = engine.ask(question, history=history, on_token=on_token)
         streamed.empty()
-        show_answer(engine, answer, manifest)
+        show_answer(engine, answer, manifest, generation)
         history.append(answer)
 
 
@@ -177,8 +209,10 @@ def main() -> None:
     st.set_page_config(page_title="Ask the news", page_icon=":material/newspaper:")
     st.title("Ask the news")
     with shown_errors():
-        engine = get_engine(Settings.from_env())
-        manifest = engine.store.manifest()
+        settings = Settings.from_env()
+        engine = get_engine(settings)
+        generation = engine.store.generation
+        manifest = get_manifest(settings, generation)
         with st.sidebar:
             sidebar(engine, manifest)
         if not manifest and engine.store.count() == 0:
@@ -192,7 +226,7 @@ def main() -> None:
                 run_sync(engine)
             return
         st.caption("Answers are sentences quoted from the articles, with their sources.")
-        chat(engine, manifest)
+        chat(engine, manifest, generation)
 
 
 main()
