@@ -238,9 +238,12 @@ def render(results: dict[str, Any], image: str) -> str:
         "most (last column). Engine speeds alone: `python -m bench.embed_speed`, below.",
         f"![Ingestion time against corpus size]({image})",
         "### Answers (`rag eval` metrics, extractive mode, k=5)\n\nOn the same sampled "
-        "paragraph corpora; SQuAD half answerable, half unanswerable. Answer accuracy: the "
-        "answer holds a gold answer (abstaining counts as wrong); citation accuracy: over "
-        "answered questions, a cited quote holds the gold evidence sentence or answer.",
+        "paragraph corpora; questions from the test split's articles (the reader learned from "
+        "the others: `bench/splits.py`); SQuAD half answerable, half unanswerable. Answer "
+        "accuracy, strict: a cited quote holds a gold answer and no wrong short answer is shown "
+        "(abstaining counts as wrong); sentence / short answer right: the quote / the short "
+        "answer holds a gold answer; citation accuracy: over answered questions, a cited quote "
+        "holds the gold evidence sentence or answer.",
         report.answers_table(results["answers"]),
         "### Fusion what-if (R@1 / R@5, same candidate lists re-fused)\n\n"
         "What a change in `rag.retrieval` would buy, before making it: the dense and BM25 "

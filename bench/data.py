@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.splits import of_squad_file
 from rag.evaluate import QAItem, load_qa
 
 SEED = 13
@@ -30,6 +31,7 @@ class Query:
     answers: tuple[str, ...] = ()
     evidence: str | None = None
     unanswerable: bool = False
+    title: str | None = None  # the source article's title (QA sets), for the splits
 
     def qa_item(self) -> QAItem:
         return QAItem(self.text, self.answers, self.evidence, self.unanswerable, self.article)
@@ -67,6 +69,7 @@ def squad_like(path: Path, prefix: str, paragraphs: int | None) -> tuple[Corpus,
             i.answers,
             i.evidence,
             i.unanswerable,
+            i.title,
         )
         for i in items
         if (i.title, i.context) in names
@@ -112,7 +115,8 @@ def load_tasks(
     answer_questions: int = 0,
 ) -> tuple[dict[str, Corpus], list[Task], dict[str, list[QAItem]]]:
     """The retrieval tasks, the corpora they run against, and small question sets for the
-    answer metrics (PIAF answerable; SQuAD half answerable, half unanswerable)."""
+    answer metrics (PIAF answerable; SQuAD half answerable, half unanswerable), from the
+    test split's articles (`bench.splits`)."""
     corpora: dict[str, Corpus] = {}
     tasks: list[Task] = []
     answer_sets: dict[str, list[QAItem]] = {}
@@ -133,7 +137,11 @@ def load_tasks(
             )
         )
         if answer_questions:
-            unanswerable = [q for q in queries if q.unanswerable]
+            # The reader learned from the other splits' articles: answers are scored on test.
+            split = of_squad_file(data / rel)
+            held_out = [q for q in queries if split.get(q.title or "") == "test"]
+            answerable = [q for q in held_out if not q.unanswerable]
+            unanswerable = [q for q in held_out if q.unanswerable]
             half = answer_questions // 2 if unanswerable else answer_questions
             chosen = sample(answerable, half) + sample(unanswerable, answer_questions - half)
             answer_sets[prefix] = [q.qa_item() for q in chosen]

@@ -116,7 +116,7 @@ class Ours:
         lexical = bm25.top(query, DEPTH)
         out["bm25"] = ([chunks[m.doc].article_id for m in lexical], time.perf_counter() - started)
         # For the fusion what-if: the chunk-level candidates with their scores.
-        dense, _ = searcher.dense(qvec, by_id)
+        dense, _, _ = searcher.dense(qvec, by_id)
         ranked = [(c.id, sim) for c, sim in passages]
         matches = [(chunks[m.doc].id, m) for m in lexical]
         self.last = FusionInput(

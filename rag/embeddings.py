@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 from rag.config import DEFAULT_MODEL, EMBEDDING_BACKENDS
 from rag.errors import ModelError
@@ -118,6 +119,20 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_queries([text])[0]
+
+
+class LangChainEmbeddings(Embeddings):
+    """Our model as a LangChain `Embeddings`, for anyone's vector store or chain: the same
+    prompts (`passage: ` / `query: ` for e5) and unit vectors as the index uses."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(map(float, v)) for v in self.embedder.embed_documents(texts)]
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(map(float, self.embedder.embed_query(text)))
 
 
 def resolve_model(name: str, cache_dir: Path) -> str:

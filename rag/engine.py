@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from rag.answer import Answer, answer
 from rag.config import Settings
-from rag.embeddings import Embedder, load_embedder
+from rag.embeddings import Embedder, LangChainEmbeddings, load_embedder
 from rag.indexer import Progress, SyncReport, sync
-from rag.retrieval import Hit, Searcher
+from rag.reader import Reader, load_reader
+from rag.retrieval import Hit, HybridRetriever, Searcher
 from rag.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -35,6 +36,14 @@ class Engine:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         return self.searcher.search(query, k)
 
+    def as_retriever(self, k: int = 5) -> HybridRetriever:
+        """This index's hybrid search as a LangChain retriever, for anyone's LCEL chain."""
+        return HybridRetriever(searcher=self.searcher, k=k)
+
+    def as_embeddings(self) -> LangChainEmbeddings:
+        """This index's embedding model as a LangChain `Embeddings`."""
+        return LangChainEmbeddings(self.embedder)
+
     def ask(
         self,
         question: str,
@@ -49,9 +58,20 @@ class Engine:
             from rag.llm import llm_answer
 
             return llm_answer(
-                question, self.searcher, self.llm, k=k, history=history, on_token=on_token
+                question,
+                self.searcher,
+                self.reader,
+                self.llm,
+                k=k,
+                history=history,
+                on_token=on_token,
             )
-        return answer(question, self.searcher, k=k, history=history)
+        return answer(question, self.searcher, self.reader, k=k, history=history)
+
+    @functools.cached_property
+    def reader(self) -> Reader:
+        """The trained reader (rag.reader), loaded on first use."""
+        return load_reader(self.settings.cache_dir)
 
     @functools.cached_property
     def llm(self) -> BaseChatModel:

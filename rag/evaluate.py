@@ -1,5 +1,6 @@
-"""Metrics over QA files: retrieval recall@1/@5 and MRR@10, answer and citation accuracy,
-abstention precision/recall, latency.
+"""Metrics over QA files: retrieval recall@1/@5 and MRR@10, answers judged strictly (the
+sentence, the short answer on its own, a wrong short answer counting as a wrong answer),
+citation accuracy, abstention precision/recall, latency.
 
 A QA file is JSON lines (`question`; optional `answer_any` list, `evidence`, `unanswerable`,
 `article` = the relevant article id, `context`/`title` = the paragraph it was written from) or
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rag.answer import Answer
 from rag.bm25 import fold
 from rag.chunking import split_sentences
 from rag.engine import Engine
@@ -57,8 +59,15 @@ class ItemResult:
     rank: int | None = None  # 1-based rank of the relevant article; None: missed or unjudged
     judged: bool = False  # retrieval could be scored (an article or evidence is known)
     abstained: bool | None = None
-    correct: bool | None = None  # the answer holds a gold answer (None: not scored)
+    correct: bool | None = (
+        None  # strict: right sentence and no wrong short answer (None: not scored)
+    )
     cited: bool | None = None  # a cited quote holds the evidence or an answer
+    sentence: bool | None = None  # answered, and a cited quote holds a gold answer
+    short: str | None = None  # the short answer shown, if any
+    short_right: bool | None = None  # a short answer was shown and it holds a gold answer
+    short_em: float | None = None  # exact match and F1 of the short answer against the golds
+    short_f1: float | None = None
     seconds: float = 0.0
 
 
@@ -198,6 +207,30 @@ def holds(haystack: str, needle: str) -> bool:
     return bool(n) and f" {n} " in f" {normalize(haystack)} "
 
 
+_ARTICLES = frozenset({"a", "an", "the", "le", "la", "les", "l", "un", "une", "des", "du", "de"})
+_ARTICLES |= {"d", "au", "aux"}
+
+
+def _answer_words(text: str) -> list[str]:
+    """SQuAD's answer normalisation, for French too: no articles, case, accents, punctuation."""
+    return [w for w in normalize(text).split() if w not in _ARTICLES]
+
+
+def span_scores(predicted: str, golds: Sequence[str]) -> tuple[float, float]:
+    """Exact match and word F1 of a short answer against the best of the gold answers (the
+    SQuAD measures); (0, 0) for no answer or no gold."""
+    pred = _answer_words(predicted)
+    best_em, best_f1 = 0.0, 0.0
+    for gold in golds:
+        ref = _answer_words(gold)
+        if not pred or not ref:
+            continue
+        common = sum(min(pred.count(w), ref.count(w)) for w in set(pred) & set(ref))
+        f1 = 2 * common / (len(pred) + len(ref))
+        best_em, best_f1 = max(best_em, float(pred == ref)), max(best_f1, f1)
+    return best_em, best_f1
+
+
 def article_rank(articles: Iterable[str], relevant: Callable[[str], bool]) -> int | None:
     """1-based rank of the first relevant article among distinct articles, within DEPTH."""
     seen: list[str] = []
@@ -235,6 +268,11 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
 def summarize(results: Sequence[ItemResult]) -> EvalReport:
     judged = [r for r in results if r.judged]
     asked = [r for r in results if r.abstained is not None]
@@ -246,6 +284,11 @@ def summarize(results: Sequence[ItemResult]) -> EvalReport:
     metrics: dict[str, float | None] = {
         **retrieval_metrics([r.rank for r in judged]),
         "answer_accuracy": _ratio(sum(bool(r.correct) for r in scored), len(scored)),
+        "sentence_accuracy": _ratio(sum(bool(r.sentence) for r in scored), len(scored)),
+        "short_answer_accuracy": _ratio(sum(bool(r.short_right) for r in scored), len(scored)),
+        "short_answer_shown": _ratio(sum(r.short is not None for r in scored), len(scored)),
+        "short_answer_em": _mean([r.short_em for r in scored if r.short is not None]),
+        "short_answer_f1": _mean([r.short_f1 for r in scored if r.short is not None]),
         "citation_accuracy": _ratio(sum(bool(r.cited) for r in cited), len(cited)),
         "abstention_precision": _ratio(true_abstentions, len(abstained)),
         "abstention_recall": _ratio(true_abstentions, len(unanswerable)),
@@ -256,6 +299,7 @@ def summarize(results: Sequence[ItemResult]) -> EvalReport:
         "questions": len(results),
         "retrieval_judged": len(judged),
         "answer_scored": len(scored),
+        "short_answers": sum(r.short is not None for r in scored),
         "citations_scored": len(cited),
         "unanswerable": sum(r.unanswerable for r in results),
         "abstained": len(abstained),
@@ -283,15 +327,34 @@ def evaluate_item(engine: Engine, item: QAItem, *, k: int = 5, answers: bool = T
         result = replace(result, rank=rank, judged=True)
     if ans is None:
         return result
-    result = replace(result, abstained=ans.abstained)
-    if not item.unanswerable and item.answers:
-        correct = not ans.abstained and any(holds(ans.text, a) for a in item.answers)
-        result = replace(result, correct=correct)
+    result = replace(result, **judge(ans, item))
     golds = [*item.answers, *([item.evidence] if item.evidence else [])]
     if not item.unanswerable and not ans.abstained and golds:
         cited = any(holds(c.quote, g) for c in ans.citations for g in golds)
         result = replace(result, cited=cited)
     return result
+
+
+def judge(ans: Answer, item: QAItem) -> dict[str, Any]:
+    """How `ans` fares against `item`'s gold answers, strictly: the sentence is right when a
+    quote holds a gold answer; the short answer is scored on its own (holds a gold answer;
+    exact match, F1); the answer is correct when the sentence is right and no short answer,
+    or a right one, is shown: a wrong short answer above a right quote counts as wrong."""
+    out: dict[str, Any] = {"abstained": ans.abstained, "short": ans.span}
+    if item.unanswerable or not item.answers:
+        return out
+    sentence = not ans.abstained and any(
+        holds(c.quote, a) for c in ans.citations for a in item.answers
+    )
+    short_right = bool(ans.span) and any(holds(ans.span or "", a) for a in item.answers)
+    em, f1 = span_scores(ans.span or "", item.answers)
+    return out | {
+        "sentence": sentence,
+        "short_right": short_right,
+        "short_em": em,
+        "short_f1": f1,
+        "correct": sentence and (ans.span is None or short_right),
+    }
 
 
 def evaluate(

@@ -1,39 +1,29 @@
-"""Evidence: how well each sentence of the retrieved passages answers a question.
+"""Evidence: which sentence of the retrieved passages answers the question, read by the reader.
 
 A question is analysed once (`analyse`: its terms, its names and numbers, the kind of answer it
 expects, its language, and for a follow-up the earlier question it continues). Every sentence
-of the hits then gets a few features:
-- `cos`: cosine between the question (query prompt) and the sentence (passage prompt);
-- `chunk_cos`: the same for the whole passage, and `rank`: the passage's place in the fusion;
-- `lex`, `lex_ctx`, `lex_prev`: how much of the question's words (IDF-weighted) the sentence,
-  its passage with its title, and the sentence before it contain (answers often follow the
-  sentence that names the subject); `ent`, `ent_ctx`: the same for names and numbers alone;
-- `novel`: the share of the sentence's words that are not the question's (a sentence that
-  only restates the question does not answer it);
-- `type_hit`, `type_miss`: the question wants a date, number, amount, duration or name and the
-  sentence has one / has none (spans already in the question do not count);
-- `cross`: the question and the passage are in different languages, where word overlap is
-  weak, and `x_type_hit`, `x_type_miss`: the answer type in that case, where it counts more.
-Two models calibrated on SQuAD 2.0, PIAF, English questions on French news and out-of-corpus
-questions (`bench/calibrate_abstention.py`, docs/abstention.md) use them: `SELECT` (a
-conditional logit) ranks the sentences of one question; `ABSTAIN` (a logistic regression
-over the best sentence's features, its selection score and its margin over the runner-up)
-gives `support`, the estimated chance that the chosen sentence answers the question. Two
-rules come first (`gated`): a sentence whose passage shares none of the question's names and
-numbers, or that lacks the kind of answer asked for, has no support. Only the `PREFILTER`
-sentences that rank best without their own vector get one (`rag.answer` reads it from the
-index, or embeds it when the index was built without sentence vectors). It does not cite or
-word the answer (`rag.answer` does).
+of the hits is a `Candidate`; the `PREFILTER` that look best without the reader (their stored
+vector's cosine with the question, plus the share of the question's words they hold) are read
+by the trained reader (`rag.reader`), which gives each its calibrated `support` (the chance it
+answers the question) and its short answer span. Two rules come on top (`_gate`), whatever
+the reader says:
+- `absent`: the question names something (a model code such as "YU7", or, in the article's
+  own language, a name such as "Rivian") that neither the passage, its title nor its article
+  holds: the sentence is about something else, however well it answers the question's shape;
+- `type`: the question wants a date, a number, an amount, a duration or a name and the
+  sentence has none (answer shapes from `rag.answer_types`).
+The reader's span is kept as the short answer only when it is confident, does not restate
+the question and, for a question that wants a kind of answer, overlaps a span of that kind
+(`_fits`). It does not cite or word the answer (`rag.answer` does).
 """
 
 from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -41,49 +31,25 @@ from rag.answer_types import ACCEPTS, Kind, Span, expected_kind, find_spans
 from rag.articles import detect_language
 from rag.bm25 import STOPWORDS, fold, terms
 from rag.chunking import split_sentences
-from rag.embeddings import Embedder
+from rag.reader import Reader
 from rag.retrieval import Hit
 
-FEATURES = (
-    "cos",
-    "chunk_cos",
-    "rank",
-    "lex",
-    "lex_ctx",
-    "lex_prev",
-    "ent",
-    "ent_ctx",
-    "novel",
-    "type_hit",
-    "type_miss",
-    "cross",
-    "x_type_hit",
-    "x_type_miss",
-)
-ABSTAIN_FEATURES = (
-    "cos",
-    "chunk_cos",
-    "lex_ctx",
-    "ent_ctx",
-    "type_hit",
-    "type_miss",
-    "cross",
-    "x_type_hit",
-    "x_type_miss",
-    "select",
-    "margin",
-)
-# Fitted by bench/calibrate_abstention.py; the data, the fit and the table are in
-# docs/abstention.md. SELECT weighs FEATURES; ABSTAIN weighs ABSTAIN_FEATURES.
-SELECT = np.array(
-    [23.44, 8.806, 1.135, 3.407, 2.321, 0.716, -0.9546, 0.6548, 0.5092, 0.8888, -0.8888, 0, 0, 0]
-)
-ABSTAIN = np.array([1.6, 1.737, -2.286, 0.9991, -0.5009, 0, -1.15, 2.726, 0, 0.6463, 0.2019])
-ABSTAIN_INTERCEPT = -24.16
-MARGIN_CAP = 5.0  # the distance to the runner-up, capped: a lone candidate has a margin of 5
-#: Sentences scored per question, chosen by SELECT with `chunk_cos` standing for `cos`.
-PREFILTER = 4
+#: Sentences the reader reads per question: those best by `prefilter` (cosine + word share).
+#: 8 keep the gold sentence for 0.969 of calib-split questions whose hits hold it; each costs
+#: about 30 ms on news sentences, 2 cores (docs/reader.md weighs 4, 5, 6 and 8).
+PREFILTER = 8
+#: The share of the question's words a sentence holds, against its cosine, in `prefilter`.
+LEXICAL_WEIGHT = 0.1
+#: What the support model weighs: the reader's logit, its margin over the best other
+#: sentence (a question two sentences answer equally is less sure), the sentence's cosine
+#: (+ word share) and its passage's cosine with the question. The reader's logit alone
+#: separates unanswerable questions weakly (docs/reader.md).
+SUPPORT_FEATURES = ("logit", "margin", "prefilter", "similarity")
+MARGIN_CAP = 5.0  # logits apart; a lone sentence has this margin
 PREFIX = 5  # terms sharing their first 5 letters match ("model"/"modèle", "livraison(s)")
+# A folded term mixing letters and digits names one thing in every language ("yu7", "r1t",
+# "a320neo"), unless it is an ordinal, a decade or a quarter ("10th", "2e", "1990s", "q1").
+_CODE = re.compile(r"(?=.*\d)(?=.*[a-z])(?!\d+(?:st|nd|rd|th|er|re|e|eme|s)$)(?![qhst]\d$)\w+")
 
 
 def _words(spaced: str) -> frozenset[str]:
@@ -122,20 +88,26 @@ class Question:
     weights: dict[str, float]  # folded term -> weight (a follow-up's own words weigh more)
     entities: frozenset[str]  # folded names and numbers from the question
     lang: str | None
+    codes: frozenset[str] = frozenset()  # folded model codes ("yu7"): the same in every language
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One sentence of one hit, with its features and, once scored, its support."""
+    """One sentence of one hit; once read, the reader's verdict on it."""
 
     hit: Hit
     rank: int
     start: int  # offsets in the article
     end: int
     text: str
-    spans: tuple[Span, ...]
-    features: dict[str, float] = field(default_factory=dict)
-    support: float = 0.0
+    spans: tuple[Span, ...]  # answer shapes (dates, numbers, names) not taken from the question
+    prefilter: float = 0.0
+    logit: float = 0.0  # the reader's, before calibration
+    support: float = 0.0  # calibrated chance that the sentence answers; 0 when gated
+    short: tuple[int, int] | None = None  # the reader's short answer, article offsets
+    short_confidence: float = 0.0
+    gate: str | None = None  # why the sentence cannot be the answer: "absent" or "type"
+    missing: frozenset[str] = frozenset()  # for "absent": the question's terms it lacks
 
 
 def question_language(text: str) -> str | None:
@@ -165,7 +137,10 @@ def analyse(question: str, previous: Sequence[str] = ()) -> Question:
         inherited = terms(context)
         kind = kind or expected_kind(context)
     weights = {t: 0.5 for t in inherited} | {t: 1.0 for t in own}
-    return Question(question, search, kind, weights, _entities(search), question_language(search))
+    codes = frozenset(t for t in terms(search) if _CODE.fullmatch(t))
+    return Question(
+        question, search, kind, weights, _entities(search), question_language(search), codes
+    )
 
 
 def _is_followup(question: str, own: list[str]) -> bool:
@@ -178,7 +153,7 @@ def _is_followup(question: str, own: list[str]) -> bool:
 
 
 def _entities(text: str) -> frozenset[str]:
-    """Capitalised words past the first, acronyms and numbers: what a sentence must share."""
+    """Capitalised words past the first, acronyms and numbers (folded): the question's names."""
     found = set()
     for i, m in enumerate(re.finditer(r"[\w’'-]+", text)):
         word = m.group()
@@ -188,112 +163,126 @@ def _entities(text: str) -> frozenset[str]:
     return frozenset(found - _ROLES)
 
 
-def candidates(question: Question, hits: Sequence[Hit]) -> list[Candidate]:
-    """Every sentence of every hit, with the features that do not need its vector."""
-    sentences = [(i, h, s, e) for i, h in enumerate(hits) for s, e in split_sentences(h.text)]
-    sent_terms = [set(terms(h.text[s:e])) for _, h, s, e in sentences]
-    idf = _idf(question.weights, sent_terms)
-    entities = dict.fromkeys(question.entities, 1.0)
-    wanted = ACCEPTS[question.kind] if question.kind else frozenset()
-    per_hit: dict[int, tuple[set[str], float]] = {}
+def candidates(question: Question, hits: Sequence[Hit], qvec: np.ndarray) -> list[Candidate]:
+    """Every sentence of every hit, in order, with its `prefilter` score: the cosine of its
+    stored vector with the question's (the passage's own cosine when the index has no
+    sentence vectors: nothing is embedded here), plus LEXICAL_WEIGHT times the IDF-weighted
+    share of the question's words it holds."""
+    rows: list[tuple[int, Hit, int, int, float]] = []
+    for rank, hit in enumerate(hits):
+        if hit.sentences:
+            rows += [(rank, hit, v.start, v.end, float(v.vector @ qvec)) for v in hit.sentences]
+        else:
+            rows += [(rank, hit, s, e, hit.similarity) for s, e in split_sentences(hit.text)]
+    if not rows:
+        return []
+    words = [set(terms(h.text[s:e])) for _, h, s, e, _ in rows]
+    idf = _idf(question.weights, words)
     out = []
-    previous: set[str] = set()
-    for (rank, hit, s, e), words in zip(sentences, sent_terms, strict=True):
-        if rank not in per_hit:
-            lang = detect_language(hit.text)
-            per_hit[rank] = (
-                set(terms(f"{hit.title}\n{hit.text}")),
-                float(bool(question.lang and lang and question.lang != lang)),
-            )
-            previous = set()
-        context, cross = per_hit[rank]
+    for (rank, hit, s, e, cos), held in zip(rows, words, strict=True):
         text = hit.text[s:e]
         spans = tuple(sp for sp in find_spans(text) if not _in_question(sp, question))
-        has_type = float(bool(wanted) and any(sp.kind in wanted for sp in spans))
-        miss = float(bool(wanted)) - has_type
-        asked = sum(any(has_term(t, {w}) for t in question.weights) for w in words)
-        features = {
-            "chunk_cos": hit.similarity,
-            "rank": 1.0 / (1 + rank),
-            "lex": _coverage(question.weights, idf, words),
-            "lex_ctx": _coverage(question.weights, idf, context),
-            "lex_prev": _coverage(question.weights, idf, previous),
-            "ent": _coverage(entities, idf, words, empty=1.0),
-            "ent_ctx": _coverage(entities, idf, context, empty=1.0),
-            "novel": 1.0 - asked / len(words) if words else 0.0,
-            "type_hit": has_type,
-            "type_miss": miss,
-            "cross": cross,
-            "x_type_hit": cross * has_type,
-            "x_type_miss": cross * miss,
-        }
-        out.append(Candidate(hit, rank, hit.start + s, hit.start + e, text, spans, features))
-        previous = words
+        score = cos + LEXICAL_WEIGHT * _coverage(question.weights, idf, held)
+        out.append(Candidate(hit, rank, hit.start + s, hit.start + e, text, spans, score))
     return out
 
 
-def score(
-    cands: list[Candidate],
-    qvec: np.ndarray,
-    embed: Callable[[list[str]], np.ndarray],
+def read_sentences(
+    question: Question,
+    cands: Sequence[Candidate],
+    reader: Reader,
+    article_text: Callable[[str], str | None],
     *,
-    prefilter: int | None = PREFILTER,
-    select: np.ndarray = SELECT,
-    abstain: np.ndarray = ABSTAIN,
-    intercept: float = ABSTAIN_INTERCEPT,
+    prefilter: int = PREFILTER,
 ) -> list[Candidate]:
-    """Embed the most promising candidates (all if `prefilter` is None; those the rules of
-    `gated` exclude come last) and return them best first (by SELECT), with `cos`, `select`,
-    `margin` and `support` filled in."""
-    first = sorted(
-        cands, key=lambda c: (gated(c.features), -selection(c.features, select, cos="chunk_cos"))
+    """The `prefilter` best candidates, read: best first (ungated by support, which weighs the
+    reader's logit with the retrieval's cosines, then the gated ones).
+    `article_text(article_id)`: the whole article, for a name the passage lacks (the caller
+    caches it: `rag.answer.read`)."""
+    chosen = sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))[:prefilter]
+    verdicts = reader.read(question.search, [c.text for c in chosen])
+    gates = [_gate(question, c, article_text) for c in chosen]
+    open_logits = [v.logit for v, (gate, _) in zip(verdicts, gates, strict=True) if not gate]
+    read_ = []
+    for c, v, (gate, missing) in zip(chosen, verdicts, gates, strict=True):
+        shown = v.span_confidence >= reader.card["span_confidence"]
+        short = None
+        if v.span and shown and _fits(question, c, v.span):
+            short = (c.start + v.span[0], c.start + v.span[1])
+        feats = features(c, v.logit, open_logits)
+        read_.append(
+            replace(
+                c,
+                logit=v.logit,
+                support=0.0 if gate else support(feats, reader.card["calibration"]),
+                short=short,
+                short_confidence=v.span_confidence,
+                gate=gate,
+                missing=missing,
+            )
+        )
+    return sorted(read_, key=lambda c: (c.gate is not None, -c.support, -c.logit, c.rank))
+
+
+def features(cand: Candidate, logit: float, open_logits: Sequence[float]) -> dict[str, float]:
+    """What the support model weighs (SUPPORT_FEATURES), for one read sentence; `open_logits`:
+    the logits of the question's read sentences that no rule ruled out."""
+    others = list(open_logits)
+    if logit in others:
+        others.remove(logit)
+    margin = logit - max(others) if others else MARGIN_CAP
+    return {
+        "logit": logit,
+        "margin": max(-MARGIN_CAP, min(MARGIN_CAP, margin)),
+        "prefilter": cand.prefilter,
+        "similarity": cand.hit.similarity,
+    }
+
+
+def support(feats: dict[str, float], calibration: dict[str, Any]) -> float:
+    """The calibrated chance that the sentence answers: a logistic model over SUPPORT_FEATURES
+    fitted on the calib split (`bench/calibrate_reader.py`, rag/models/reader.json)."""
+    weights = calibration["weights"]
+    z = calibration["intercept"] + sum(weights[f] * feats[f] for f in SUPPORT_FEATURES)
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def _gate(
+    question: Question, cand: Candidate, article_text: Callable[[str], str | None]
+) -> tuple[str | None, frozenset[str]]:
+    """The rule that rules the sentence out ("type" or "absent", module docstring) or None,
+    and for "absent" the question's terms its article lacks."""
+    if question.kind and not any(sp.kind in ACCEPTS[question.kind] for sp in cand.spans):
+        return "type", frozenset()
+    hit = cand.hit
+    same_language = not question.lang or detect_language(hit.text) in (None, question.lang)
+    needed = question.codes | (_names(question) if same_language else frozenset())
+    held = set(terms(f"{hit.title}\n{hit.text}"))
+    missing = {t for t in needed if not has_term(t, held)}
+    if missing:
+        held = set(terms(article_text(hit.article_id) or ""))
+        missing = {t for t in missing if not has_term(t, held)}
+    return ("absent" if missing else None), frozenset(missing)
+
+
+def _fits(question: Question, cand: Candidate, span: tuple[int, int]) -> bool:
+    """Can the reader's span be shown as the short answer? Not when it only restates the
+    question, nor, when the question asks for a kind of answer (a date, an amount...), when
+    it overlaps no span of that kind."""
+    words = terms(cand.text[span[0] : span[1]])
+    if words and all(w in question.weights or w in question.entities for w in words):
+        return False
+    if question.kind is None:
+        return True
+    return any(
+        sp.kind in ACCEPTS[question.kind] and sp.start < span[1] and span[0] < sp.end
+        for sp in cand.spans
     )
-    chosen = first if prefilter is None else first[:prefilter]
-    if not chosen:
-        return []
-    vectors = embed([c.text for c in chosen])
-    feats = [{**c.features, "cos": float(v @ qvec)} for c, v in zip(chosen, vectors, strict=True)]
-    supported = supports(feats, select, abstain, intercept)
-    scored = [
-        Candidate(c.hit, c.rank, c.start, c.end, c.text, c.spans, f, sup)
-        for c, (f, sup) in zip(chosen, supported, strict=True)
-    ]
-    return sorted(scored, key=lambda c: (gated(c.features), -c.features["select"], c.rank, c.start))
 
 
-def selection(
-    features: dict[str, float], weights: np.ndarray = SELECT, *, cos: str = "cos"
-) -> float:
-    """The selection score: only its order among one question's sentences matters."""
-    return float(weights @ np.array([features[cos if f == "cos" else f] for f in FEATURES]))
-
-
-def supports(
-    feats: list[dict[str, float]],
-    select: np.ndarray = SELECT,
-    abstain: np.ndarray = ABSTAIN,
-    intercept: float = ABSTAIN_INTERCEPT,
-) -> list[tuple[dict[str, float], float]]:
-    """Each sentence's features with `select` and `margin` added, and its support."""
-    zs = [selection(f, select) for f in feats]
-    out = []
-    for i, f in enumerate(feats):
-        # The runner-up among the sentences that could be answers at all.
-        others = [
-            z for j, (z, g) in enumerate(zip(zs, feats, strict=True)) if j != i and not gated(g)
-        ]
-        margin = zs[i] - max(others) if others else MARGIN_CAP
-        full = {**f, "select": zs[i], "margin": max(-MARGIN_CAP, min(MARGIN_CAP, margin))}
-        z = intercept + float(abstain @ np.array([full[k] for k in ABSTAIN_FEATURES]))
-        out.append((full, 0.0 if gated(f) else 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))))
-    return out
-
-
-def gated(features: dict[str, float]) -> bool:
-    """Never an answer, whatever the models say: a sentence whose passage shares none of the
-    question's names and numbers, or that lacks the kind of answer the question asks for
-    ("how much" and no amount). docs/abstention.md counts what each rule costs and catches."""
-    return features["ent_ctx"] == 0.0 or features["type_miss"] == 1.0
+def _names(question: Question) -> frozenset[str]:
+    """The question's entities that are words (not numbers): names, in its own language."""
+    return frozenset(e for e in question.entities if not any(ch.isdigit() for ch in e))
 
 
 def _idf(weights: dict[str, float], sentences: list[set[str]]) -> dict[str, float]:
@@ -313,12 +302,10 @@ def has_term(term: str, words: set[str]) -> bool:
     )
 
 
-def _coverage(
-    weights: dict[str, float], idf: dict[str, float], words: set[str], *, empty: float = 0.0
-) -> float:
+def _coverage(weights: dict[str, float], idf: dict[str, float], words: set[str]) -> float:
     total = sum(w * idf.get(t, 1.0) for t, w in weights.items())
     if not total:
-        return empty
+        return 0.0
     return sum(w * idf.get(t, 1.0) for t, w in weights.items() if has_term(t, words)) / total
 
 
@@ -328,37 +315,3 @@ def _in_question(span: Span, question: Question) -> bool:
     words = terms(span.text)
     asked = [w in question.weights or w in question.entities for w in words]
     return bool(words) and (all(asked) or (span.kind is Kind.NAME and any(asked)))
-
-
-class VectorCache:
-    """Sentence vectors by text, bounded, shared by threads: follow-ups and repeated questions
-    re-read the same sentences."""
-
-    def __init__(self, embedder: Embedder, size: int = 20_000) -> None:
-        self.embedder, self.size = embedder, size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            # One at a time: the int8 backend scales activations per batch, so a batched
-            # vector would depend on its batch-mates, and the cache would keep whichever came
-            # first (answers near the threshold flipped with the order questions were asked).
-            computed = self.embedder.embed_documents(missing, batch_size=1)
-            with self._lock:
-                for text, vec in zip(missing, computed, strict=True):
-                    self._vectors[text] = vec
-                while len(self._vectors) > self.size:
-                    self._vectors.popitem(last=False)
-        with self._lock:
-            out = []
-            for t in texts:
-                self._vectors.move_to_end(t)
-                out.append(self._vectors[t])
-        return np.stack(out) if out else np.empty((0, self.embedder.dim), dtype=np.float32)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._vectors.clear()

@@ -23,19 +23,20 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from rag import evidence
 from rag.answer import (
     Answer,
     Citation,
+    Reading,
     check_question,
     compose,
-    hit_sentence_vectors,
+    read,
     verified_slice,
 )
 from rag.bm25 import fold, terms
 from rag.chunking import split_sentences
 from rag.config import Settings
 from rag.errors import ConfigError, LLMError
+from rag.reader import Reader
 from rag.retrieval import Hit, Searcher
 
 if TYPE_CHECKING:
@@ -191,6 +192,7 @@ def format_passages(hits: Sequence[Hit]) -> str:
 def llm_answer(
     question: str,
     searcher: Searcher,
+    reader: Reader,
     model: BaseChatModel,
     *,
     k: int = 5,
@@ -200,19 +202,15 @@ def llm_answer(
     """Condense, retrieve, stream the model's answer to `on_token`, verify it."""
     question = check_question(question)
     standalone = condense(model, question, history)
-    q = evidence.analyse(standalone)
-    qvec = searcher.embedder.embed_query(standalone)
-    hits = searcher.search_vector(standalone, qvec, k)
-    ranked = evidence.score(
-        evidence.candidates(q, hits), qvec, hit_sentence_vectors(searcher, hits)
-    )
-    extractive = compose(q, hits, ranked, searcher)
+    reading = read(standalone, searcher, reader, k=k)
+    hits = reading.hits
+    extractive = compose(reading)
     resolved = standalone if standalone != question else None
     if not hits:
         return Answer(
             question,
             extractive.text,
-            True,
+            abstained=True,
             hits=hits,
             mode="llm",
             resolved_question=resolved,
@@ -227,22 +225,22 @@ def llm_answer(
             question,
             "The articles don't say (the model found no answer in the "
             "passages). The closest passages are below (closest, not an answer).",
-            True,
-            extractive.citations,
-            hits,
+            abstained=True,
+            citations=extractive.citations,
+            hits=hits,
             mode="llm",
             support=extractive.support,
             resolved_question=resolved,
             extractive=extractive,
         )
     cited, problems = verify(reply, hits)
-    citations = [c for n in cited if (c := _citation(searcher, hits[n - 1], n, reply))]
+    citations = [c for n in cited if (c := _citation(reading, hits[n - 1], n, reply))]
     return Answer(
         question,
         reply,
-        False,
-        citations,
-        hits,
+        abstained=False,
+        citations=citations,
+        hits=hits,
         mode="llm",
         support=extractive.support,
         resolved_question=resolved,
@@ -335,7 +333,7 @@ def numbers(text: str) -> set[float]:
     return values
 
 
-def _citation(searcher: Searcher, hit: Hit, n: int, reply: str) -> Citation | None:
+def _citation(reading: Reading, hit: Hit, n: int, reply: str) -> Citation | None:
     """Passage `n` cited by the reply: its sentence closest to what the reply says next to [n]."""
     said = " ".join(s for s in re.split(r"(?<=[.!?])\s+", reply) if f"[{n}" in s or f" {n}]" in s)
     said_terms, said_numbers = set(terms(said or reply)), numbers(said or reply)
@@ -346,4 +344,6 @@ def _citation(searcher: Searcher, hit: Hit, n: int, reply: str) -> Citation | No
 
     sentences = split_sentences(hit.text) or [(0, len(hit.text))]
     s, e = max(sentences, key=overlap)
-    return verified_slice(searcher, hit, hit.start + s, hit.start + e, n=n, score=hit.similarity)
+    return verified_slice(
+        reading.article_text, hit, hit.start + s, hit.start + e, n=n, score=hit.similarity
+    )

@@ -26,7 +26,7 @@ import logging
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -36,7 +36,7 @@ from pydantic import ConfigDict
 
 from rag.bm25 import BM25, Match, terms
 from rag.embeddings import Embedder
-from rag.store import Store, StoredChunk
+from rag.store import SentenceVector, Store, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class Hit:
     score: float  # fused score in [0, 1], what the order follows
     similarity: float  # cosine between the question and the passage
     date: str | None = None
+    #: Its sentences' stored vectors (offsets in `text`), read once by the search for the
+    #: reading stage; empty when the index has none (`RAG_SENTENCE_VECTORS=0`).
+    sentences: tuple[SentenceVector, ...] = field(default=(), compare=False, repr=False)
 
 
 class Searcher:
@@ -96,29 +99,30 @@ class Searcher:
 
     def dense(
         self, qvec: np.ndarray, known: Mapping[str, StoredChunk]
-    ) -> tuple[list[tuple[str, float]], dict[str, float]]:
+    ) -> tuple[list[tuple[str, float]], dict[str, float], dict[str, list[SentenceVector]]]:
         """The dense candidates `(chunk id, score)`, best first (score: the mean of the
-        passage's cosine and its best sentence's), and every cosine computed on the way.
-        Candidates are the nearest passages and the passages of the nearest sentences; the
-        side a candidate was not found by is computed from its stored vectors. `known`: the
-        chunks of the snapshot being searched (a chunk synced away since is left out)."""
+        passage's cosine and its best sentence's), every cosine computed on the way, and the
+        sentence vectors read on the way. Candidates are the nearest passages and the passages
+        of the nearest sentences; the side a candidate was not found by is computed from its
+        stored vectors. `known`: the chunks of the snapshot being searched (a chunk synced
+        away since is left out)."""
         cosine = {c.id: sim for c, sim in self.store.query(qvec, CANDIDATES)}
         sentence = self.store.query_sentences(qvec, SENTENCE_CANDIDATES)
         for cid, vec in self.store.vectors([c for c in sentence if c not in cosine]).items():
             cosine[cid] = float(vec @ qvec)
-        need = [c for c in cosine if c not in sentence]
-        for cid, sents in self.store.sentence_vectors(need).items():
+        read = self.store.sentence_vectors([c for c in cosine if c not in sentence])
+        for cid, sents in read.items():
             if sents:
                 sentence[cid] = max(float(s.vector @ qvec) for s in sents)
         scored = [
             (cid, (sim + sentence.get(cid, sim)) / 2) for cid, sim in cosine.items() if cid in known
         ]
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
-        return scored[:CANDIDATES], cosine
+        return scored[:CANDIDATES], cosine, read
 
     def search_vector(self, query: str, qvec: np.ndarray, k: int = 5) -> list[Hit]:
         chunks, by_id, bm25 = self._lexical()
-        dense, similarity = self.dense(qvec, by_id)
+        dense, similarity, sentences = self.dense(qvec, by_id)
         lexical = [(chunks[m.doc].id, m) for m in bm25.top(query, CANDIDATES)]
         fused = fuse(dense, lexical, {cid: by_id[cid].article_id for cid, _ in dense + lexical})
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
@@ -126,6 +130,7 @@ class Searcher:
         missing = [c.id for c in kept if c.id not in similarity]
         for cid, vec in self.store.vectors(missing).items():
             similarity[cid] = float(vec @ qvec)
+        sentences |= self.store.sentence_vectors([c.id for c in kept if c.id not in sentences])
         return [
             Hit(
                 chunk_id=c.id,
@@ -137,6 +142,7 @@ class Searcher:
                 score=fused[c.id],
                 similarity=similarity.get(c.id, 0.0),
                 date=c.date,
+                sentences=tuple(sentences.get(c.id, ())),
             )
             for c in kept
         ]

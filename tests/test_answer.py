@@ -6,6 +6,7 @@ for the module with the real multilingual model.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -14,14 +15,14 @@ from dataclasses import replace
 import pytest
 from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 
-from rag import evidence
-from rag.answer import ABSTAIN_BELOW, Answer, answer, check_question, sentence_vectors
+from rag.answer import Answer, answer, check_question
 from rag.answer_types import Kind, expected_kind, find_spans
 from rag.articles import load_article
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import RagError
+from rag.evaluate import holds
 from rag.evidence import analyse
 
 TRAM = """Douai inaugure sa ligne de tram
@@ -60,7 +61,7 @@ def news(
 
 
 def ask(engine: Engine, question: str, history: list[Answer] | None = None) -> Answer:
-    ans = answer(question, engine.searcher, history=history or [])
+    ans = answer(question, engine.searcher, engine.reader, history=history or [])
     check_citations(engine, ans)
     return ans
 
@@ -80,22 +81,25 @@ def check_citations(engine: Engine, ans: Answer) -> None:
         )
 
 
-def test_seed_delivery_question_gives_the_quarter_then_the_sentence(news: Engine) -> None:
+def test_seed_delivery_question_quotes_the_quarter(news: Engine) -> None:
     ans = ask(news, "When do SU7 Ultra deliveries start?")
-    assert not ans.abstained and ans.support >= ABSTAIN_BELOW
-    assert ans.span == "premier trimestre 2025"
+    assert not ans.abstained and ans.support >= news.reader.card["abstain_below"]
     first = ans.citations[0]
     assert first.article_id == SEED_ID and "premier trimestre 2025" in first.quote
-    assert ans.text.startswith("premier trimestre 2025 — «") and ans.text.endswith("[1]")
-    assert first.quote in ans.text
+    assert first.quote in ans.text and ans.text.endswith("[1]")
+    if ans.span is not None:  # shown only when the reader is sure of it, and then right
+        assert ans.span in "premier trimestre 2025" and ans.text.startswith(f"{ans.span} — «")
 
 
-def test_sentence_vectors_come_from_the_index_not_from_the_model(news: Engine) -> None:
-    cache = sentence_vectors(news.embedder)
-    cache.clear()
+def test_an_answer_embeds_the_question_only(news: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sentence vectors come with the hits, from the index: nothing else is embedded."""
+
+    def no_documents(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an answer embedded passages")
+
+    monkeypatch.setattr(news.embedder, "embed_documents", no_documents)
     ans = ask(news, "When do SU7 Ultra deliveries start?")
-    assert ans.span == "premier trimestre 2025"
-    assert cache.size and not cache._vectors  # nothing had to be embedded again
+    assert "premier trimestre 2025" in ans.citations[0].quote
 
 
 def test_seed_price_question_abstains_with_the_closest_passages(news: Engine) -> None:
@@ -107,6 +111,64 @@ def test_seed_price_question_abstains_with_the_closest_passages(news: Engine) ->
     assert len({c.passage_start for c in ans.citations if c.article_id == SEED_ID}) == sum(
         c.article_id == SEED_ID for c in ans.citations
     )  # one quote per passage
+
+
+ENGLISH_ON_FRENCH = [
+    ("What was Xiaomi's original delivery target for 2024?", "100 000 livraisons"),
+    (
+        "Which publication reported that Xiaomi is ready to absorb losses in Europe?",
+        "Automotive News Europe",
+    ),
+    ("On which TV channel did Lei Jun talk about expanding abroad?", "Bloomberg TV"),
+]
+
+
+@pytest.mark.parametrize(("question", "sentence_holds"), ENGLISH_ON_FRENCH)
+def test_english_questions_over_the_french_seed_find_the_right_sentence_first(
+    news: Engine, question: str, sentence_holds: str
+) -> None:
+    """Answered, or abstained with it as the closest passage: the reader ranks it first."""
+    ans = ask(news, question)
+    assert ans.citations[0].article_id == SEED_ID
+    assert sentence_holds in ans.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence_holds"),
+    [
+        ENGLISH_ON_FRENCH[1],
+        *(
+            pytest.param(
+                *pair,
+                marks=pytest.mark.xfail(
+                    strict=True,
+                    reason="issue 14: the reader's logit for the right French sentence is "
+                    "negative for these English questions, so it abstains (no cross-lingual "
+                    "training pairs yet)",
+                ),
+            )
+            for pair in (ENGLISH_ON_FRENCH[0], ENGLISH_ON_FRENCH[2])
+        ),
+    ],
+)
+def test_english_questions_over_the_french_seed_are_answered(
+    news: Engine, question: str, sentence_holds: str
+) -> None:
+    ans = ask(news, question)
+    assert not ans.abstained, ans.text
+    assert sentence_holds in ans.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the price of the Xiaomi YU7 in Europe?",  # a model no article names
+        "When do YU7 Ultra deliveries start?",  # the SU7 sentence answers the shape, not the thing
+    ],
+)
+def test_a_question_about_something_no_article_names_abstains(news: Engine, question: str) -> None:
+    ans = ask(news, question)
+    assert ans.abstained, ans.text
 
 
 @pytest.mark.parametrize(
@@ -134,8 +196,9 @@ def test_short_answers_on_small_articles(
 ) -> None:
     ans = ask(news, question)
     assert not ans.abstained, ans.text
-    assert ans.span == span
     assert ans.citations[0].article_id == article and span in ans.citations[0].quote
+    if ans.span is not None:  # a short answer is shown only when sure, and must be the answer
+        assert holds(ans.span, span) or holds(span, ans.span), ans.span
 
 
 @pytest.mark.parametrize(
@@ -182,7 +245,7 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         store, "article_text", lambda aid: (original(aid) or "").replace("trimestre", "TRIMESTRE")
     )
     with caplog.at_level(logging.ERROR):
-        ans = answer("When do SU7 Ultra deliveries start?", news.searcher)
+        ans = answer("When do SU7 Ultra deliveries start?", news.searcher, news.reader)
     assert all("trimestre" not in c.quote for c in ans.citations)
     assert "not an exact slice" in caplog.text
 
@@ -240,17 +303,13 @@ def test_check_question_rejects_empty_and_huge() -> None:
         check_question("x" * 2001)
 
 
-def test_constants_are_the_documented_ones() -> None:
-    """The threshold and the weights in the code are those docs/abstention.md was made with."""
-    doc = (ROOT / "docs" / "abstention.md").read_text(encoding="utf-8")
-    chosen = re.search(
-        r"Threshold chosen by balanced accuracy on held-out scores: \*\*([\d.]+)\*\*", doc
-    )
-    assert chosen and float(chosen.group(1)) == pytest.approx(ABSTAIN_BELOW)
-    for name, values in (("SELECT", evidence.SELECT), ("ABSTAIN", evidence.ABSTAIN)):
-        found = re.search(rf"^{name} = np\.array\(\[([^\]]*)\]\)", doc, re.M)
-        assert found, name
-        assert [float(x) for x in found.group(1).split(",")] == pytest.approx(list(values))
-    intercept = re.search(r"^ABSTAIN_INTERCEPT = (\S+)", doc, re.M)
-    assert intercept and float(intercept.group(1)) == pytest.approx(evidence.ABSTAIN_INTERCEPT)
-    assert "docs/abstention.md" in (ROOT / "rag" / "answer.py").read_text(encoding="utf-8")
+def test_calibration_is_the_documented_one() -> None:
+    """The card's calibration is the one docs/reader.md reports (bench/calibrate_reader.py)."""
+    card = json.loads((ROOT / "rag" / "models" / "reader.json").read_text(encoding="utf-8"))
+    doc = (ROOT / "docs" / "reader.md").read_text(encoding="utf-8")
+    cal = card["calibration"]
+    assert f"intercept {cal['intercept']}, weights {cal['weights']}" in doc
+    chosen = re.search(r"\| ([\d.]+) \(chosen\)", doc)
+    assert chosen and float(chosen.group(1)) == pytest.approx(card["abstain_below"])
+    shown = re.search(r"span confidence ([\d.]+)", doc)
+    assert shown and float(shown.group(1)) == pytest.approx(card["span_confidence"])

@@ -227,7 +227,9 @@ def test_ask_in_the_browser(server: str, chromium: Path, tmp_path: Path) -> None
             articles = page.get_by_test_id("stSidebar").get_by_test_id("stHorizontalBlock")
             expect(articles).to_have_count(2)
             for where in (reply, articles):
-                assert where.locator(MARKUP).count() == 0, where.locator(MARKUP).all()
+                assert where.locator(MARKUP).count() == 0, where.locator(MARKUP).evaluate_all(
+                    "els => els.map(e => e.outerHTML)"
+                )
             # The only bold text is the page's own: the short answer, the citation title.
             bold = [t.replace("\u2060", "") for t in reply.locator("strong").all_inner_texts()]
             assert "[1] Lyon museum [wing](http://evil.example/t) **news**" in bold

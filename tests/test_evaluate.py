@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from rag.answer import Answer, Citation
 from rag.cli import main
 from rag.embeddings import Embedder
 from rag.engine import Engine
@@ -19,29 +20,32 @@ from rag.evaluate import (
     article_rank,
     evaluate,
     holds,
+    judge,
     load_qa,
     percentile,
     retrieval_metrics,
+    span_scores,
     summarize,
     write_corpus,
 )
 
 QA_FILE = ROOT / "tests" / "data" / "qa.jsonl"
 
-#: Recorded on the tiny corpus with the default model on 2026-11-26 (raise them when quality
-#: improves). 13 answerable questions (6 articles, English and French), 3 unanswerable.
-#: Answer/citation accuracy went from 11 to 10 with the calibrated abstention model (it now
-#: abstains on "Combien de personnes travailleront à l'usine de Dunkerque", asked in French of
-#: an English article), so abstention precision is 3 of 4; the unanswerable ones are all caught.
-#: Refitted with titles embedded and the int8 model (threshold 0.25), it also abstains on "How
-#: many vehicles cross the Pont Lafayette each day?" (support 0.241; its answer was not counted
-#: right either), so abstention precision is 3 of 5.
+#: Recorded on the tiny corpus with the default model (raise them when quality improves).
+#: 13 answerable questions (6 articles, English and French), 3 unanswerable. Re-recorded on
+#: 2026-11-30 for the trained reader and strict judging (a short answer must hold a gold
+#: answer: "86" for the gold "86 trains" counts as wrong): 8 right sentences, 6 right short
+#: answers, 7 strictly right; it abstains on 4 answerable questions (the two Pont Lafayette
+#: ones, a French question on the English rail strike article, the red-alert count) and picks
+#: the old delivery target (100 000) for the new one. The unanswerable ones are all caught.
 FLOOR = {
-    "recall@1": 11 / 13,
+    "recall@1": 13 / 13,
     "recall@5": 13 / 13,
-    "answer_accuracy": 10 / 13,
-    "citation_accuracy": 10 / 13,
-    "abstention_precision": 3 / 5,
+    "answer_accuracy": 7 / 13,
+    "sentence_accuracy": 8 / 13,
+    "short_answer_accuracy": 6 / 13,
+    "citation_accuracy": 8 / 9,
+    "abstention_precision": 3 / 7,
     "abstention_recall": 3 / 3,
 }
 
@@ -96,6 +100,36 @@ def test_holds_ignores_case_accents_punctuation_but_not_word_boundaries() -> Non
     assert holds("«premier trimestre 2025» [1]", "Premier trimestre 2025")
     assert not holds("in 2025", "2")
     assert not holds("anything", "")
+
+
+def test_span_scores_are_squads_exact_match_and_f1_for_french_too() -> None:
+    assert span_scores("the first quarter of 2025", ["first quarter of 2025"]) == (1.0, 1.0)
+    assert span_scores("au premier trimestre 2025", ["premier trimestre 2025"]) == (1.0, 1.0)
+    em, f1 = span_scores("premier trimestre", ["premier trimestre 2025", "T1"])
+    assert em == 0.0 and f1 == pytest.approx(0.8)
+    assert span_scores("", ["2025"]) == (0.0, 0.0)
+
+
+def _answer(span: str | None, quote: str, *, abstained: bool = False) -> Answer:
+    citation = Citation(1, "a.txt", "A", 0, len(quote), quote, 0.9)
+    text = f"{span} — «{quote}» [1]" if span else f"«{quote}» [1]"
+    return Answer("q", text, abstained, [citation], span=span)
+
+
+def test_a_wrong_short_answer_above_a_right_quote_is_a_wrong_answer() -> None:
+    item = QAItem("How much is the deposit?", answers=("100 $",))
+    quote = "A deposit of 100 $ is asked, and 3 models are offered."
+    right = judge(_answer("100 $", quote), item)
+    assert right["sentence"] and right["short_right"] and right["correct"]
+    wrong = judge(_answer("3", quote), item)
+    assert wrong["sentence"] and not wrong["short_right"] and not wrong["correct"]
+    alone = judge(_answer(None, quote), item)  # no short answer: the sentence decides
+    assert alone["sentence"] and not alone["short_right"] and alone["correct"]
+    assert not judge(_answer(None, quote, abstained=True), item)["correct"]
+    assert judge(_answer("3", quote), QAItem("q", unanswerable=True)) == {
+        "abstained": False,
+        "short": "3",
+    }
 
 
 def test_article_rank_dedupes_by_article_in_rank_order() -> None:

@@ -321,6 +321,12 @@ def test_links_only_for_http_urls() -> None:
 
 
 def test_when_and_titles() -> None:
+    assert [render.duration(x) for x in (0.2, 44.6, 170, 4830)] == [
+        "1 s",
+        "45 s",
+        "3 min",
+        "1 h 20 min",
+    ]
     assert render.when("2025-01-31T09:05:07+00:00") == "2025-01-31 09:05 UTC"
     assert render.when(None) == "never"
     c = Citation(2, "a.txt", "**T**\n[x](y)", 0, 1, "q", 0.5)

@@ -10,6 +10,7 @@ Run it with `make app`, or `streamlit run ui/app.py`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,7 +35,9 @@ PAGE = 20  # articles listed per page in the sidebar: the page costs the same at
 
 @st.cache_resource(show_spinner="Loading the embedding model and opening the index…")
 def get_engine(settings: Settings) -> Engine:
-    return open_engine(settings)
+    engine = open_engine(settings)
+    _ = engine.reader  # load it now, under the spinner, not on the first question
+    return engine
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -62,10 +65,16 @@ def shown_errors() -> Iterator[None]:
 def run_sync(engine: Engine, *, rebuild: bool = False) -> None:
     """Sync with a progress bar, then rerun so every part of the page shows the new index."""
     bar = st.progress(0.0, text="Reading the articles…")
+    started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
+        left = ""
+        if 0 < done < total:
+            seconds = (time.monotonic() - started) / done * (total - done)
+            left = f", about {render.duration(seconds)} left"
         bar.progress(
-            done / total if total else 1.0, text=f"Embedding passages and sentences: {done}/{total}"
+            done / total if total else 1.0,
+            text=f"Embedding passages and sentences: {done}/{total}{left}",
         )
 
     try:

@@ -114,7 +114,7 @@ def article_markdown(article_text: str, c: Citation) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The reply, escaped; its short answer (a date, a number, a name) in bold when it leads."""
+    """The reply, escaped; its short answer in bold when it leads."""
     reply = marked(answer.text)  # an LLM's reply may have several lines
     span = escape_markdown(answer.span or "")
     if span and not answer.abstained and reply.startswith(span + " "):
@@ -164,6 +164,14 @@ def when(iso: str | None) -> str:
     if not match:
         return escape_inline(iso)
     return f"{match[1]} {match[2]}{' UTC' if match[3] else ''}"
+
+
+def duration(seconds: float) -> str:
+    """ "45 s", "3 min", "1 h 20 min": an estimate, rounded as one."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def plural(n: int, noun: str) -> str:

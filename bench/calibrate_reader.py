@@ -1,0 +1,521 @@
+"""Calibrate the reader on the calib split, then score the shipped answerer on the test split.
+
+    .venv/bin/python -m bench.calibrate_reader --data ../shared/data           # fit (calib)
+    .venv/bin/python -m bench.calibrate_reader --data ../shared/data --check   # score (test)
+
+Indexes are built with the project's own pipeline (`rag.indexer.sync`, one .txt per paragraph
+or article) under bench/out/answer/ and reused: SQuAD 2.0 (646 paragraphs), PIAF (761) and
+1,000 OrangeSum articles. Question sets, each taken from one split (`bench.splits`, by article
+title; the reader never saw a question of the calib or test articles):
+- squad_ans / squad_unans: SQuAD 2.0 answerable / unanswerable (`is_impossible`) questions;
+- piaf_ans: PIAF questions (French);
+- xling_ans / xling_unans: English questions written for French OrangeSum articles
+  (bench/questions/), answerable, or on the article's topic but not answered by it; their
+  articles split into calib and test (the reader never trains on them);
+- ooc_en / ooc_fr: SQuAD and PIAF questions asked of the OrangeSum index (out of corpus);
+- xling_fr_ans / xling_fr_unans (test only): French questions written for English NTREX news;
+- seed_ans / seed_unans (test only): tests/data/seed-qa.jsonl on the seed article alone;
+- absent (test only): questions about things no indexed article mentions, on topics that are
+  there (prices, deliveries, leaders), in English and French, written for this script.
+The fit reads every question with the real reading stage (`rag.answer.read`) and an
+uncalibrated reader, then fits the support model (logistic regression on the best sentence's
+SUPPORT_FEATURES: does it hold a gold answer), the abstention threshold (best balanced
+accuracy: answerable questions answered with a sentence holding a gold answer, unanswerable
+and out-of-corpus ones abstained on) and the span confidence above which the short answer is
+shown (the lowest whose shown short answers hold a gold answer with word F1 >= 0.5 at least
+SHORT_PRECISION of the time), and writes them to rag/models/reader.json. `--check` runs
+`answer()` as shipped on the test split and writes its section of docs/benchmarks.md and
+docs/reader.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import re
+import statistics
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import numpy as np
+
+from bench import report
+from bench.splits import assign
+from bench.train_reader import IDENTITY
+from rag import reader as reader_module
+from rag.answer import answer, read
+from rag.config import Settings
+from rag.embeddings import Embedder, load_embedder
+from rag.engine import Engine, open_engine
+from rag.evaluate import QAItem, holds, judge, load_qa, percentile, span_scores
+from rag.evidence import SUPPORT_FEATURES, features, support
+from rag.reader import Reader
+
+OUT = Path("bench/out/answer")
+DOC = Path("docs/reader.md")
+BENCH_DOC = Path("docs/benchmarks.md")
+K = 5
+SEED = 4
+SHORT_PRECISION = 0.8
+POSITIVE = ("squad_ans", "piaf_ans", "xling_ans", "xling_fr_ans", "seed_ans")
+
+QUESTIONS = Path(__file__).parent / "questions"  # written for this project: its README
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SEED_QA = ROOT / "tests" / "data" / "seed-qa.jsonl"  # 11 English, 4 French, 4 not answered
+
+
+# -- indexes -----------------------------------------------------------------------------------
+def _engine(name: str, docs: Iterable[tuple[str, str]], embedder: Embedder) -> Engine:
+    root = OUT / name / "articles"
+    root.mkdir(parents=True, exist_ok=True)
+    for fname, text in docs:
+        path = root / fname
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+    settings = Settings(articles_dir=root, index_dir=OUT / name / "index")
+    engine = open_engine(settings, embedder=embedder)
+    synced = engine.sync()
+    if synced.embedded:
+        print(f"{name}: embedded {synced.embedded} chunks in {synced.seconds:.0f} s", flush=True)
+    return engine
+
+
+def _squad(path: Path) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["data"]
+    return data
+
+
+def _paragraph_docs(data: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (f"{a:03d}_{p:03d}.txt", para["context"])
+        for a, art in enumerate(data)
+        for p, para in enumerate(art["paragraphs"])
+    ]
+
+
+def _orangesum(data_dir: Path, n: int = 1000) -> list[dict[str, Any]]:
+    rows = []
+    with gzip.open(data_dir / "orangesum" / "orangesum.jsonl.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            rows.append(json.loads(line))
+            if len(rows) == n:
+                break
+    return rows
+
+
+class Engines(dict[str, Engine]):
+    """The three indexes, each built (or synced) when first used, sharing one model."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        settings = Settings.from_env(os.environ)
+        self.embedder = load_embedder(
+            settings.embedding_model, settings.cache_dir, settings.embedding_backend
+        )
+
+    def __missing__(self, name: str) -> Engine:
+        if name == "seed":
+            docs = [(f.name, f.read_text(encoding="utf-8")) for f in SEEDS.glob("*.txt")]
+        elif name == "ntrex_en":
+            path = self.data_dir / "ntrex" / "ntrex_en_fr_docs.jsonl"
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            docs = [(f"{r['doc_id']}.txt", r["en_text"]) for r in rows]
+        elif name == "orangesum":
+            docs = [
+                (f"{r['id']}.txt", f"{r['title']}\n{r['article']}")
+                for r in _orangesum(self.data_dir)
+            ]
+        else:
+            rel = {"squad2": "squad2/squad2-dev-half.json", "piaf": "piaf/piaf-v1.0.json"}[name]
+            docs = _paragraph_docs(_squad(self.data_dir / rel))
+        self[name] = engine = _engine(name, docs, self.embedder)
+        return engine
+
+
+# -- question sets -----------------------------------------------------------------------------
+def _questions(data: list[dict[str, Any]], split: str, impossible: bool | None) -> list[QAItem]:
+    where = assign(a["title"] for a in data)
+    return [
+        QAItem(
+            qa["question"].strip(),
+            tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []))),
+            unanswerable=bool(qa.get("is_impossible")),
+        )
+        for art in data
+        if where[art["title"]] == split
+        for para in art["paragraphs"]
+        for qa in para["qas"]
+        if impossible is None or bool(qa.get("is_impossible")) == impossible
+    ]
+
+
+def question_sets(data_dir: Path, split: str, n: int) -> dict[str, tuple[str, list[QAItem]]]:
+    """name -> (index name, questions) for one split, `n` at most per set (seeded sample)."""
+    rng = random.Random(SEED)
+    squad = _squad(data_dir / "squad2" / "squad2-dev-half.json")
+    piaf = _squad(data_dir / "piaf" / "piaf-v1.0.json")
+
+    def sample(items: list[QAItem], m: int = n) -> list[QAItem]:
+        return rng.sample(items, min(m, len(items)))
+
+    # The reader never trains on these: an article not in the test split is a calib one.
+    written = load_qa(QUESTIONS / "en-on-orangesum.jsonl")
+    where = assign(i.article or "" for i in written)
+    xling = [i for i in written if (where[i.article or ""] == "test") == (split == "test")]
+    squad_ans = _questions(squad, split, False)
+    piaf_ans = _questions(piaf, split, None)
+    ooc = [QAItem(i.question, unanswerable=True) for i in sample(squad_ans, n // 2)]
+    ooc_fr = [QAItem(i.question, unanswerable=True) for i in sample(piaf_ans, n // 2)]
+    sets = {
+        "squad_ans": ("squad2", sample(squad_ans)),
+        "squad_unans": ("squad2", sample(_questions(squad, split, True))),
+        "piaf_ans": ("piaf", sample(piaf_ans)),
+        "xling_ans": ("orangesum", [i for i in xling if not i.unanswerable]),
+        "xling_unans": ("orangesum", [i for i in xling if i.unanswerable]),
+        "ooc_en": ("orangesum", ooc),
+        "ooc_fr": ("orangesum", ooc_fr),
+    }
+    if split == "test":  # every NTREX document is one the reader never saw: test only
+        fr_en = load_qa(QUESTIONS / "fr-on-ntrex-en.jsonl")
+        sets["xling_fr_ans"] = ("ntrex_en", [i for i in fr_en if not i.unanswerable])
+        sets["xling_fr_unans"] = ("ntrex_en", [i for i in fr_en if i.unanswerable])
+        sets["absent"] = ("orangesum", load_qa(QUESTIONS / "absent-on-orangesum.jsonl"))
+        seed = load_qa(SEED_QA)
+        sets["seed_ans"] = ("seed", [i for i in seed if not i.unanswerable])
+        sets["seed_unans"] = ("seed", [i for i in seed if i.unanswerable])
+    return sets
+
+
+# -- fit ---------------------------------------------------------------------------------------
+def raw_reader(shipped: Reader) -> Reader:
+    """The shipped reader with no calibration: support = sigmoid(logit), every span shown."""
+    card = {**shipped.card, "calibration": IDENTITY, "span_confidence": 0.0}
+    return Reader(shipped.model, shipped.tokenizer, card, shipped.bf16)
+
+
+def dump(sets: dict[str, tuple[str, list[QAItem]]], engs: Engines, rd: Reader) -> list[dict]:
+    """For every question, every read sentence: its support features, its rule, whether it
+    holds a gold answer, its short answer (and whether that is right); and whether any read
+    sentence or any hit holds a gold answer."""
+    rows = []
+    for name, (index, items) in sets.items():
+        eng = engs[index]
+        started = time.perf_counter()
+        for item in items:
+            reading = read(item.question, eng.searcher, rd, k=K)
+            open_logits = [c.logit for c in reading.ranked if not c.gate]
+            golds = list(item.answers)
+            cands = []
+            for c in reading.ranked:
+                short = c.text[c.short[0] - c.start : c.short[1] - c.start] if c.short else ""
+                f1 = span_scores(short, golds)[1]
+                cands.append(
+                    {
+                        "features": features(c, c.logit, open_logits),
+                        "gate": c.gate,
+                        "gold": any(holds(c.text, g) for g in golds),
+                        "short": short,
+                        "short_confidence": c.short_confidence,
+                        # Right and not padded: holds a gold answer, with word F1 >= 0.5.
+                        "short_ok": bool(short)
+                        and any(holds(short, g) for g in golds)
+                        and f1 >= 0.5,
+                    }
+                )
+            rows.append(
+                {
+                    "set": name,
+                    "question": item.question,
+                    "positive": name in POSITIVE,
+                    "cands": cands,
+                    "gold_read": any(c["gold"] for c in cands),
+                    "gold_hits": any(holds(h.text, g) for h in reading.hits for g in golds),
+                }
+            )
+        print(f"{name}: {len(items)} questions, {time.perf_counter() - started:.0f} s", flush=True)
+    return rows
+
+
+def pick(row: dict[str, Any], cal: dict[str, Any]) -> tuple[dict[str, Any] | None, float]:
+    """The sentence `rag.evidence` would answer with under `cal`, and its support."""
+    open_ = [c for c in row["cands"] if not c["gate"]]
+    if not open_:
+        return (row["cands"][0] if row["cands"] else None), 0.0
+    scored = [(support(c["features"], cal), c) for c in open_]
+    value, best = max(scored, key=lambda x: x[0])
+    return best, value
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> tuple[float, np.ndarray]:
+    """Logistic regression (Newton's method, a small L2 on the weights): intercept, weights."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(design.shape[1])
+    ridge = np.diag([0.0] + [l2] * x.shape[1])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -50, 50)))
+        grad = design.T @ (p - y) + ridge @ w
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + ridge
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return float(w[0]), w[1:]
+
+
+def sweep(rows: list[dict[str, Any]], cal: dict[str, Any], grid: list[float]) -> list[dict]:
+    """Per threshold: answerable answered right, negatives abstained on, their mean."""
+    pos = [r for r in rows if r["positive"]]
+    neg = [r for r in rows if not r["positive"]]
+    out = []
+    for t in grid:
+        picked = [pick(r, cal) for r in pos]
+        right = sum(v >= t and bool(c and c["gold"]) for c, v in picked) / max(1, len(pos))
+        kept = sum(pick(r, cal)[1] < t for r in neg) / max(1, len(neg))
+        out.append({"threshold": t, "answered_right": right, "abstained": kept,
+                    "balanced": (right + kept) / 2})  # fmt: skip
+    return out
+
+
+def span_threshold(rows: list[dict[str, Any]], cal: dict[str, Any], abstain: float) -> float:
+    """The lowest span confidence whose shown short answers (on answers that hold a gold
+    sentence) hold a gold answer with word F1 >= 0.5 at least SHORT_PRECISION of the time."""
+    answered = [
+        c
+        for r in rows
+        if r["positive"]
+        for c, v in [pick(r, cal)]
+        if c and c["gold"] and v >= abstain
+    ]
+    for t in [i / 100 for i in range(0, 100, 2)]:
+        shown = [c for c in answered if c["short"] and c["short_confidence"] >= t]
+        if shown and sum(r["short_ok"] for r in shown) / len(shown) >= SHORT_PRECISION:
+            return t
+    return 1.0
+
+
+def run_fit(data_dir: Path, n: int) -> str:
+    engs = Engines(data_dir)
+    settings = Settings.from_env(os.environ)
+    shipped = reader_module.load_reader(settings.cache_dir)
+    rows = dump(question_sets(data_dir, "calib", n), engs, raw_reader(shipped))
+    (OUT / "calib-rows.json").write_text(json.dumps(rows, ensure_ascii=False))
+    # Every read sentence no rule ruled out: does it hold a gold answer (never, for a question
+    # the articles do not answer)? The model both ranks a question's sentences and gives the
+    # best one's support.
+    fit_rows = [(r, c) for r in rows for c in r["cands"] if not c["gate"]]
+    x = np.array([[c["features"][f] for f in SUPPORT_FEATURES] for _, c in fit_rows])
+    y = np.array([float(r["positive"] and c["gold"]) for r, c in fit_rows])
+    intercept, weights = fit_logistic(x, y)
+    cal = {
+        "intercept": round(intercept, 4),
+        "weights": {f: round(float(w), 4) for f, w in zip(SUPPORT_FEATURES, weights, strict=True)},
+    }
+    a, b = fit_logistic(x[:, :1], y)
+    logit_only = {
+        "intercept": a,
+        "weights": {**dict.fromkeys(SUPPORT_FEATURES, 0.0), "logit": float(b[0])},
+    }
+    grid = [round(i / 20, 2) for i in range(1, 20)]
+    table = sweep(rows, cal, grid)
+    best = max(table, key=lambda r: r["balanced"])
+    alone = max(sweep(rows, logit_only, grid), key=lambda r: r["balanced"])
+    short = span_threshold(rows, cal, best["threshold"])
+    card = reader_module.load_card()
+    card["calibration"] = cal
+    card["abstain_below"] = best["threshold"]
+    card["span_confidence"] = short
+    reader_module.CARD.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    counts = {s: sum(r["set"] == s for r in rows) for s in dict.fromkeys(r["set"] for r in rows)}
+    prefilter = [r for r in rows if r["positive"] and r["gold_hits"]]
+    gated = [
+        g
+        for r in prefilter
+        if not any(c["gold"] and not c["gate"] for c in r["cands"])
+        for g in [next((c["gate"] for c in r["cands"] if c["gold"] and c["gate"]), None)]
+        if g
+    ]
+    chosen_right = {
+        name: sum(
+            bool(c and c["gold"]) for r in rows if r["set"] == name for c in [pick(r, cal)[0]]
+        )
+        / counts[name]
+        for name in counts
+        if name in POSITIVE
+    }
+    lines = [
+        "## Calibration (calib split)",
+        "",
+        f"Questions: {counts}. Support model (logistic over every read sentence's "
+        f"{', '.join(SUPPORT_FEATURES)}; it ranks the sentences too): "
+        f"intercept {cal['intercept']}, weights {cal['weights']}. With the reader's logit "
+        "alone the best balanced accuracy would be "
+        f"{alone['balanced']:.3f} (at {alone['threshold']:.2f}).",
+        f"The gold answer is in a read sentence for "
+        f"{sum(r['gold_read'] for r in prefilter) / max(1, len(prefilter)):.3f} of answerable "
+        f"questions whose {K} hits hold it (PREFILTER sentences read of all the hits' sentences); "
+        f"the rules (`evidence._gate`) rule out every gold sentence of "
+        f"{len(gated)} of those {len(prefilter)} ("
+        + ", ".join(f"{g}: {gated.count(g)}" for g in ("type", "absent"))
+        + "). The sentence chosen (before abstention) holds a gold answer for: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in chosen_right.items())
+        + ".",
+        "",
+        report.table(
+            ["support >=", "answerable answered right", "negatives abstained", "balanced"],
+            [
+                [
+                    f"{r['threshold']:.2f}" + (" (chosen)" if r is best else ""),
+                    f"{r['answered_right']:.3f}",
+                    f"{r['abstained']:.3f}",
+                    f"{r['balanced']:.3f}",
+                ]
+                for r in table
+            ],
+        ),
+        "",
+        f"Short answer shown from span confidence {short:.2f} (the lowest at which shown short "
+        f"answers hold a gold answer at least {SHORT_PRECISION:.0%} of the time on the calib "
+        "split).",
+    ]
+    return "\n".join(lines)
+
+
+# -- check: the shipped answer() ---------------------------------------------------------------
+def run_check(data_dir: Path, n: int, latency_questions: int) -> str:
+    engs = Engines(data_dir)
+    settings = Settings.from_env(os.environ)
+    rd = reader_module.load_reader(settings.cache_dir)
+    rows = []
+    for name, (index, items) in question_sets(data_dir, "test", n).items():
+        judged = []
+        times = []
+        for item in items:
+            started = time.perf_counter()
+            ans = answer(item.question, engs[index].searcher, rd, k=K)
+            times.append(time.perf_counter() - started)
+            judged.append(judge(ans, item))
+        positive = name in POSITIVE
+
+        def share(key: str, rows: list[dict[str, Any]] = judged) -> str:
+            return f"{sum(bool(j.get(key)) for j in rows) / max(1, len(rows)):.3f}"
+
+        shown = [j for j in judged if j.get("short")]
+        rows.append(
+            [
+                name,
+                str(len(items)),
+                share("sentence") if positive else "–",
+                share("short_right") if positive else "–",
+                f"{statistics.mean(j['short_f1'] for j in shown):.3f}"
+                if positive and shown
+                else "–",
+                share("correct") if positive else "–",
+                f"{1 - float(share('abstained')):.3f}" if positive else "–",
+                share("abstained") if not positive else "–",
+                f"{1000 * (percentile(times, 50) or 0):.0f}",
+            ]
+        )
+        print(name, rows[-1], flush=True)
+    table = report.table(
+        [
+            "set (test split)",
+            "questions",
+            "sentence right",
+            "short answer right",
+            "short answer F1 (shown)",
+            "answer right, strict",
+            "answered",
+            "abstained",
+            "p50 ms",
+        ],
+        rows,
+    )
+    return "\n".join(
+        [
+            "## Answers on the test split (`--check`)",
+            "",
+            "`answer()` as shipped (k = 5), on articles no reader training or calibration saw. "
+            "Sentence right: a cited quote holds a gold answer. Short answer right: the short "
+            "answer shown holds a gold answer (not shown counts as not right). Strict: the "
+            "sentence is right and no wrong short answer is shown.",
+            "",
+            table,
+            "",
+            latency(data_dir, engs["orangesum"], rd, latency_questions),
+        ]
+    )
+
+
+def latency(data_dir: Path, eng: Engine, rd: Reader, n: int) -> str:
+    """answer() timed on OrangeSum headings (one-sentence summaries written by people: natural
+    questions' length and vocabulary), warm models."""
+    pool = [r["heading"].strip() for r in _orangesum(data_dir) if r["heading"].strip()]
+    pool = random.Random(SEED).sample(pool, n)
+    answer("Qui dirige Xiaomi ?", eng.searcher, rd)  # warm up: models, BM25, Chroma
+    times, loads = [], []
+    for question in pool:
+        started = time.perf_counter()
+        answer(question, eng.searcher, rd, k=K)
+        times.append(time.perf_counter() - started)
+        loads.append(os.getloadavg()[0])
+    p50, p95 = (1000 * (percentile(times, q) or 0.0) for q in (50, 95))
+    return (
+        f"Latency of `answer()` (k = {K}) on the OrangeSum index ({eng.store.count()} chunks "
+        f"from 1,000 articles), warm, {len(times)} OrangeSum headings as questions: p50 "
+        f"{p50:.0f} ms, p95 {p95:.0f} ms; load average {statistics.mean(loads):.1f} on "
+        f"{os.cpu_count()} cores."
+    )
+
+
+def _write(doc: Path, name: str, body: str) -> None:
+    report.write_section(doc, body, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--n", type=int, default=300, help="questions per SQuAD/PIAF set")
+    parser.add_argument("--check", action="store_true", help="score answer() on the test split")
+    parser.add_argument("--latency-questions", type=int, default=200)
+    parser.add_argument("--build", action="store_true", help="only build the indexes")
+    parser.add_argument(
+        "--latency", action="store_true", help="only re-time answer() (an idle machine)"
+    )
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.build:
+        engs = Engines(args.data)
+        for name in ("squad2", "piaf", "orangesum", "ntrex_en", "seed"):
+            print(name, engs[name].store.count(), "chunks", flush=True)
+        return
+    if args.latency:
+        settings = Settings.from_env(os.environ)
+        rd = reader_module.load_reader(settings.cache_dir)
+        line = latency(args.data, Engines(args.data)["orangesum"], rd, args.latency_questions)
+        for doc in (DOC, BENCH_DOC):
+            text = doc.read_text(encoding="utf-8")
+            doc.write_text(re.sub(r"^Latency of `answer\(\)`.*$", lambda _: line, text, flags=re.M))
+        print(line)
+        return
+    if args.check:
+        body = run_check(args.data, args.n, args.latency_questions)
+        _write(DOC, "check", body)
+        _write(BENCH_DOC, "answers", body)
+    else:
+        body = run_fit(args.data, args.n)
+        _write(DOC, "fit", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
