@@ -31,7 +31,6 @@ docs/reader.md.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
@@ -48,7 +47,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import numpy as np
 
 from bench import report
-from bench.splits import assign
+from bench.data import ntrex, orangesum
+from bench.splits import assign, squad_articles
 from bench.train_reader import IDENTITY
 from rag import reader as reader_module
 from rag.answer import answer, read
@@ -89,11 +89,6 @@ def _engine(name: str, docs: Iterable[tuple[str, str]], embedder: Embedder) -> E
     return engine
 
 
-def _squad(path: Path) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["data"]
-    return data
-
-
 def _paragraph_docs(data: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [
         (f"{a:03d}_{p:03d}.txt", para["context"])
@@ -102,14 +97,9 @@ def _paragraph_docs(data: list[dict[str, Any]]) -> list[tuple[str, str]]:
     ]
 
 
-def _orangesum(data_dir: Path, n: int = 1000) -> list[dict[str, Any]]:
-    rows = []
-    with gzip.open(data_dir / "orangesum" / "orangesum.jsonl.gz", "rt", encoding="utf-8") as f:
-        for line in f:
-            rows.append(json.loads(line))
-            if len(rows) == n:
-                break
-    return rows
+def _orangesum(data_dir: Path) -> list[dict[str, str]]:
+    """The first 1,000 OrangeSum articles: the index the OrangeSum question sets ask."""
+    return orangesum(data_dir / "orangesum" / "orangesum.jsonl.gz", 0, 1000)
 
 
 class Engines(dict[str, Engine]):
@@ -127,8 +117,7 @@ class Engines(dict[str, Engine]):
         if name == "seed":
             docs = [(f.name, f.read_text(encoding="utf-8")) for f in SEEDS.glob("*.txt")]
         elif name == "ntrex_en":
-            path = self.data_dir / "ntrex" / "ntrex_en_fr_docs.jsonl"
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            rows = ntrex(self.data_dir / "ntrex" / "ntrex_en_fr_docs.jsonl")
             docs = [(f"{r['doc_id']}.txt", r["en_text"]) for r in rows]
         elif name == "orangesum":
             docs = [
@@ -137,7 +126,7 @@ class Engines(dict[str, Engine]):
             ]
         else:
             rel = {"squad2": "squad2/squad2-dev-half.json", "piaf": "piaf/piaf-v1.0.json"}[name]
-            docs = _paragraph_docs(_squad(self.data_dir / rel))
+            docs = _paragraph_docs(squad_articles(self.data_dir / rel))
         self[name] = engine = _engine(name, docs, self.embedder)
         return engine
 
@@ -162,8 +151,8 @@ def _questions(data: list[dict[str, Any]], split: str, impossible: bool | None) 
 def question_sets(data_dir: Path, split: str, n: int) -> dict[str, tuple[str, list[QAItem]]]:
     """name -> (index name, questions) for one split, `n` at most per set (seeded sample)."""
     rng = random.Random(SEED)
-    squad = _squad(data_dir / "squad2" / "squad2-dev-half.json")
-    piaf = _squad(data_dir / "piaf" / "piaf-v1.0.json")
+    squad = squad_articles(data_dir / "squad2" / "squad2-dev-half.json")
+    piaf = squad_articles(data_dir / "piaf" / "piaf-v1.0.json")
 
     def sample(items: list[QAItem], m: int = n) -> list[QAItem]:
         return rng.sample(items, min(m, len(items)))

@@ -13,6 +13,7 @@ import json
 import random
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 SEED = 2026
 #: The share of each set's titles held out. SQuAD's half dev set has 16 titles: 4 test, 2 calib.
@@ -32,8 +33,13 @@ def assign(titles: Iterable[str]) -> dict[str, str]:
     }
 
 
+def squad_articles(path: Path) -> list[dict[str, Any]]:
+    """The articles of a SQuAD-format file (title, paragraphs with context and questions)."""
+    articles: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["data"]
+    return articles
+
+
 def of_squad_file(path: Path) -> dict[str, str]:
     """title -> split for every article of a SQuAD-format file (all of them: a split made
     from a sample of the titles would not be the one the reader was trained with)."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    return assign(article["title"] for article in data)
+    return assign(article["title"] for article in squad_articles(path))

@@ -36,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 
-from bench.splits import assign
+from bench.splits import assign, squad_articles
 from rag import reader
 from rag.bm25 import terms
 from rag.chunking import split_sentences
@@ -72,15 +72,6 @@ class Question:
     answers: list[str]
 
 
-def squad_articles(path: Path) -> list[dict[str, Any]]:
-    articles: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["data"]
-    return articles
-
-
-def _sentences(context: str) -> list[tuple[int, int]]:
-    return split_sentences(context)
-
-
 def _holding(spans: list[tuple[int, int]], start: int, end: int) -> int | None:
     return next((i for i, (s, e) in enumerate(spans) if s <= start and end <= e), None)
 
@@ -98,7 +89,7 @@ def examples(articles: list[dict[str, Any]], rng: random.Random) -> list[Example
         paragraphs = [
             (p, [p["context"][s:e] for s, e in spans], spans)
             for p in article["paragraphs"]
-            if (spans := _sentences(p["context"]))
+            if (spans := split_sentences(p["context"]))
         ]
         for k, (para, texts, spans) in enumerate(paragraphs):
             others = [t for j, (_, ts, _) in enumerate(paragraphs) if j != k for t in ts]
@@ -133,7 +124,7 @@ def held_out(articles: list[dict[str, Any]]) -> list[Question]:
     out = []
     for article in articles:
         for para in article["paragraphs"]:
-            spans = _sentences(para["context"])
+            spans = split_sentences(para["context"])
             texts = [para["context"][s:e] for s, e in spans]
             for qa in para["qas"]:
                 if qa.get("is_impossible"):

@@ -59,9 +59,7 @@ class ItemResult:
     rank: int | None = None  # 1-based rank of the relevant article; None: missed or unjudged
     judged: bool = False  # retrieval could be scored (an article or evidence is known)
     abstained: bool | None = None
-    correct: bool | None = (
-        None  # strict: right sentence and no wrong short answer (None: not scored)
-    )
+    correct: bool | None = None  # strict: right sentence, no wrong short answer (None: unscored)
     cited: bool | None = None  # a cited quote holds the evidence or an answer
     sentence: bool | None = None  # answered, and a cited quote holds a gold answer
     short: str | None = None  # the short answer shown, if any
@@ -207,8 +205,9 @@ def holds(haystack: str, needle: str) -> bool:
     return bool(n) and f" {n} " in f" {normalize(haystack)} "
 
 
-_ARTICLES = frozenset({"a", "an", "the", "le", "la", "les", "l", "un", "une", "des", "du", "de"})
-_ARTICLES |= {"d", "au", "aux"}
+_ARTICLES = frozenset(
+    {"a", "an", "the", "le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux"}
+)
 
 
 def _answer_words(text: str) -> list[str]:

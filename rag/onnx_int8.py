@@ -72,7 +72,7 @@ def use_int8(model: SentenceTransformer, cache_dir: Path) -> bool:
     check = folder / MODEL_FILE
     if not check.exists():  # the export ran but the int8 copy was too far from the float model
         return False
-    transformer.model = OnnxEncoder(encoder.config, session(check))
+    transformer.model = OnnxEncoder(encoder.config, _session(check))
     return True
 
 
@@ -95,6 +95,14 @@ class OnnxEncoder(torch.nn.Module):
         return {"last_hidden_state": torch.from_numpy(hidden)}
 
 
+def _session(path: Path) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def _model_key(encoder: Any) -> str:
     """Names the float weights: a sample of every tensor, so another model gets another file."""
     digest = hashlib.sha256(f"{EXPORT_VERSION}|{type(encoder).__name__}".encode())
@@ -106,47 +114,11 @@ def _model_key(encoder: Any) -> str:
     return digest.hexdigest()[:16]
 
 
-def export_int8(
-    module: torch.nn.Module, example: dict[str, torch.Tensor], outputs: dict[str, int], dest: Path
-) -> None:
-    """Write `module` to `dest` as ONNX with int8 weights: one scale per output channel (one
-    per matrix costs ~0.015 cosine on e5). `example`: its inputs, in the order of its
-    `forward` arguments; `outputs`: each output's name and rank. Inputs and outputs vary in
-    batch (axis 0) and tokens (axis 1)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    axes = {0: "batch", 1: "tokens"}
-    dynamic = {name: axes for name in example} | {
-        name: {i: axes[i] for i in range(min(rank, 2))} for name, rank in outputs.items()
-    }
-    fp32 = dest.with_name(dest.stem + "-fp32.onnx")
-    with torch.inference_mode(), _quiet():
-        torch.onnx.export(
-            module.eval(),
-            tuple(example.values()),
-            str(fp32),
-            input_names=list(example),
-            output_names=list(outputs),
-            dynamic_axes=dynamic,
-            dynamo=False,
-            opset_version=17,
-        )
-        quantize_dynamic(str(fp32), str(dest), per_channel=True, weight_type=QuantType.QInt8)
-    fp32.unlink()
-
-
-def session(path: Path) -> Any:
-    """An ONNX Runtime session on the CPU for `path`, quiet but for errors."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 def _export(model: SentenceTransformer, out: Path) -> None:
     """Write `out/MODEL_FILE` if its int8 embeddings stay within MIN_COSINE of the float ones
     (else write nothing: the cached verdict is "use torch")."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     encoder: torch.nn.Module = model[0].auto_model.eval()  # type: ignore[union-attr]
 
     class Hidden(torch.nn.Module):
@@ -159,8 +131,23 @@ def _export(model: SentenceTransformer, out: Path) -> None:
 
     # Trace with real padding, so the mask is not optimised away for an all-ones example.
     example = model.preprocess(["un", "deux mots de plus"])
-    inputs = {k: example[k] for k in ("input_ids", "attention_mask")}
-    export_int8(Hidden(), inputs, {"last_hidden_state": 3}, out / MODEL_FILE)
+    axes = {0: "batch", 1: "tokens"}
+    fp32 = out / "model_fp32.onnx"
+    with torch.inference_mode(), _quiet():
+        torch.onnx.export(
+            Hidden(),
+            (example["input_ids"], example["attention_mask"]),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
+            dynamo=False,
+            opset_version=17,
+        )
+        # One scale per output channel: one per matrix (per_channel=False) costs ~0.015 cosine.
+        quantize_dynamic(str(fp32), str(out / MODEL_FILE), per_channel=True,
+                         weight_type=QuantType.QInt8)  # fmt: skip
+    fp32.unlink()
     reference = model.encode(CHECK_TEXTS, normalize_embeddings=True)
     int8 = _embed_with(model, out / MODEL_FILE, CHECK_TEXTS)
     worst = float(np.min(np.sum(reference * int8, axis=1)))
@@ -174,7 +161,7 @@ def _export(model: SentenceTransformer, out: Path) -> None:
 def _embed_with(model: SentenceTransformer, path: Path, texts: list[str]) -> np.ndarray:
     transformer = model[0]
     float_encoder: Any = transformer.model
-    transformer.model = OnnxEncoder(float_encoder.config, session(path))
+    transformer.model = OnnxEncoder(float_encoder.config, _session(path))
     try:
         return np.asarray(model.encode(texts, normalize_embeddings=True))
     finally:
