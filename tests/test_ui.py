@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import string
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from conftest import ROOT, SEED_ID, SEEDS, make_engine
 from hypothesis import given
 from hypothesis import strategies as st
+from llm_stub import StubServer
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
@@ -105,7 +107,13 @@ def app_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     shutil.copytree(SEEDS, articles)
     monkeypatch.setenv("RAG_ARTICLES_DIR", str(articles))
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
-    for var in ("RAG_EMBEDDING_MODEL", "RAG_CHROMA_URL", "RAG_LLM", "RAG_CACHE_DIR"):
+    for var in (
+        "RAG_EMBEDDING_MODEL",
+        "RAG_CHROMA_URL",
+        "RAG_LLM",
+        "RAG_CACHE_DIR",
+        "OPENAI_BASE_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
     return Settings.from_env()
 
@@ -167,6 +175,47 @@ def test_price_question_abstains(built: Settings) -> None:
     at = ask(start(), "How much does the Xiaomi SU7 cost?")
     assert at.session_state["history"][0].abstained
     assert any("closest, not an answer" in s for s in texts(at.chat_message[1]))
+
+
+@pytest.fixture
+def stub() -> Iterator[StubServer]:
+    server = StubServer()
+    yield server
+    server.close()
+
+
+def test_llm_mode_answers_and_summarizes_an_article(
+    built: Settings, stub: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a chat model: its answer, marked as the model's (a translation, here), the quoted
+    answer beside it; a Summarize button on each article puts a summary in the chat."""
+    monkeypatch.setenv("RAG_LLM", "openai:stub-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", stub.url)
+
+    def reply(msgs: list[dict[str, Any]]) -> str:
+        passages = re.split(r"^\[(\d+)\]", msgs[-1]["content"], flags=re.M)
+        at = {text: n for n, text in zip(passages[1::2], passages[2::2], strict=True)}
+        n = next(n for text, n in at.items() if "120 000" in text or SU7_ANSWER in text)
+        if "Summarize" in msgs[-1]["content"]:
+            return f"Xiaomi raised its delivery target to 120,000 [{n}]."
+        return f"SU7 Ultra deliveries start in the first quarter of 2025 [{n}]."
+
+    stub.reply = reply
+    at = ask(start(), QUESTION)
+    assistant = at.chat_message[1]
+    assert "first quarter of 2025" in literal(assistant.markdown[0].value)
+    assert any("Machine translation" in s for s in texts(assistant))
+    assert assistant.expander[0].label.startswith("The answer quoted from the articles")
+    assert SU7_ANSWER in literal(assistant.expander[0].markdown[0].value)
+
+    summarize = next(b for b in at.sidebar.button if b.key == f"summarize:{SEED_ID}")
+    summarize.click().run()
+    assert not at.exception and not at.error
+    user, assistant = at.chat_message[2:]
+    assert literal(user.markdown[0].value).startswith("Summarize: ")
+    assert "120,000 [" in literal(assistant.markdown[0].value)
+    assert any("120 000" in s for s in texts(assistant))  # its citation, quoted
+    assert at.session_state["history"][1].verified
 
 
 def test_missing_index_offers_to_build_it(app_settings: Settings) -> None:

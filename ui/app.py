@@ -132,9 +132,16 @@ def sidebar(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
 
     st.subheader(f"Articles ({len(manifest)})")
     for record in article_page(manifest):
-        text, button = st.columns([6, 1], vertical_alignment="center")
+        text, *buttons = st.columns([5, 1, 1] if engine.settings.llm else [6, 1])
         text.markdown(render.article_entry(record))
-        if button.button(
+        if engine.settings.llm and buttons[0].button(
+            "",
+            icon=":material/summarize:",
+            key=f"summarize:{record.id}",
+            help=f"Summarize {render.escape_inline(record.title)} with the chat model",
+        ):
+            st.session_state["summarize"] = record.id
+        if buttons[-1].button(
             "",
             icon=":material/delete:",
             key=f"remove:{record.id}",
@@ -170,6 +177,8 @@ def show_answer(
     if answer.resolved_question and answer.resolved_question != answer.question:
         st.caption(f"Searched for: {render.escape_inline(answer.resolved_question)}")
     st.markdown(render.answer_markdown(answer))
+    if answer.mode == "llm" and not answer.abstained:
+        st.caption(render.written_by(answer))
     if not answer.verified:
         problems = "; ".join(answer.problems) or "unknown reason"
         st.warning(f"Not verified against the passages: {render.escape_inline(problems)}")
@@ -195,11 +204,15 @@ def chat(engine: Engine, manifest: dict[str, ArticleRecord], generation: int) ->
         with st.chat_message("assistant"):
             show_answer(engine, past, manifest, generation)
     question = st.chat_input("Ask a question about the articles")
+    record = manifest.get(st.session_state.pop("summarize", None) or "")
+    if record is not None:
+        question = f"Summarize: {record.title}"
     if not question:
         return
     with st.chat_message("user"):
         st.markdown(render.marked(question))
     with st.chat_message("assistant"), shown_errors():
+        early = st.empty()  # LLM mode: the extractive answer, shown while the model writes
         streamed = st.empty()  # LLM mode: the reply as it is generated, before verification
         tokens: list[str] = []
 
@@ -207,8 +220,20 @@ def chat(engine: Engine, manifest: dict[str, ArticleRecord], generation: int) ->
             tokens.append(token)
             streamed.markdown(render.marked("".join(tokens)) + " ▌")
 
-        with st.spinner("Searching the articles…"):
-            answer = engine.ask(question, history=history, on_token=on_token)
+        def on_extractive(extractive: Answer) -> None:
+            with early.container():
+                st.markdown(render.answer_markdown(extractive))
+                st.caption("Quoted from the articles. The chat model is writing its answer…")
+
+        if record is not None:
+            with st.spinner("The chat model is reading the article…"):
+                answer = engine.summarize(record, history=history, on_token=on_token)
+        else:
+            with st.spinner("Searching the articles…"):
+                answer = engine.ask(
+                    question, history=history, on_token=on_token, on_extractive=on_extractive
+                )
+        early.empty()
         streamed.empty()
         show_answer(engine, answer, manifest, generation)
         history.append(answer)
@@ -234,7 +259,12 @@ def main() -> None:
             if st.button("Build the index", type="primary", icon=":material/build:"):
                 run_sync(engine)
             return
-        st.caption("Answers are sentences quoted from the articles, with their sources.")
+        st.caption(
+            "Answers are written by the chat model from the passages they cite, then checked "
+            "against them."
+            if settings.llm
+            else "Answers are sentences quoted from the articles, with their sources."
+        )
         chat(engine, manifest, generation)
 
 

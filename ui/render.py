@@ -122,6 +122,14 @@ def answer_markdown(answer: Answer) -> str:
     return reply
 
 
+def written_by(answer: Answer) -> str:
+    """Who wrote an LLM-mode answer, and that a translation is one."""
+    said = "Written by the chat model from the passages cited below"
+    if answer.translated:
+        said = "Machine translation by the chat model of the passages cited below (the originals)"
+    return f":material/smart_toy: {said}."
+
+
 def citation_title(c: Citation, *, abstained: bool) -> str:
     label = " :gray-badge[closest, not an answer]" if abstained else ""
     return f"**\\[{c.n}\\] {escape_inline(c.title)}**{label}"
