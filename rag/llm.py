@@ -1,15 +1,20 @@
-"""LLM mode: an answer written by a LangChain chat model from the numbered passages, then checked.
+"""LLM mode: an answer written by a LangChain chat model from numbered passages, then checked.
 
-`make_chat_model("ollama:MODEL" | "openai:MODEL", settings)` builds the model (`langchain-ollama`,
-or `langchain-openai` against any OpenAI-compatible server at `settings.openai_base_url`). Two
-LCEL chains use it: `condense` (prompt -> model -> text) rewrites a follow-up as a standalone
-question, and `answer` (prompt with the passages numbered [1]..[k] -> model -> text) streams
-the reply to the caller token by token. The reply is verified before it is returned: every
-`[n]` must name a passage that was given, every number or date in it must appear in a passage
-it cites. A reply that fails is returned flagged (`verified=False`, `problems`), and the
-extractive answer, computed from the same hits, always rides along (`extractive`). Citations
-are exact slices of the cited passages, numbered as the model numbered them. The extractive
-scoring and the citation check live in `rag.answer`; this module adds no second search.
+`make_chat_model("local" | "ollama:MODEL" | "openai:MODEL", settings)` builds the model (the
+in-process one of `rag.local_llm`; `langchain-ollama`; or `langchain-openai` against any
+OpenAI-compatible server at `settings.openai_base_url`). LCEL chains use it: `condense`
+rewrites a follow-up as a standalone question; the answer prompt gets the reader's best
+sentences with their neighbours (`context`), numbered [1]..[k]; the summary prompt gets an
+article's opening passages. Both stream the reply token by token, after the extractive answer
+(computed from the same reading, handed over first and always riding along).
+
+The reply is checked before it is returned: each sentence is cited to a passage that holds its
+numbers (`recite`: a small model misnumbers passages), every `[n]` must name a passage that
+was given, every number or date must appear in a passage it cites (`verify`), and a reply that
+only repeats the question is no answer (`echoes`). A reply that fails is returned flagged
+(`verified=False`, `problems`). Citations are exact slices of the cited passages. A question
+the reader ruled out (a name the articles lack, no answer of the kind asked) is not sent to
+the model. The reading stage lives in `rag.answer`; this module adds no second search.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROVIDERS = ("ollama", "openai")
+#: The model is asked only when the reader's best sentence has at least this support (or the
+#: extractive answer stands): below it, a small model answers with a figure about something
+#: else. Chosen on the calib split: it keeps 95-97% of each answerable set asked and lets 27%
+#: of English questions the articles cannot answer through, against 73% at 0.01.
+ASK_ABOVE = 0.02
 NO_ANSWER = "NO_ANSWER"
 TIMEOUT = 120.0  # seconds: local models can be slow on CPU
 
@@ -257,9 +267,12 @@ def llm_answer(
         on_extractive(extractive)
     resolved = standalone if standalone != question else None
     best = reading.ranked[0] if reading.ranked else None
-    if best is None or (extractive.abstained and best.gate is not None):
+    summary = is_summary_request(question)
+    if best is None or (
+        extractive.abstained and (best.gate or (best.support < ASK_ABOVE and not summary))
+    ):
         # Nothing to read, or the reader ruled every sentence out (a name the articles lack,
-        # no answer of the kind asked): the model would only guess.
+        # no answer of the kind asked) or found nothing near an answer: the model would guess.
         return replace(
             extractive,
             question=question,
@@ -267,33 +280,39 @@ def llm_answer(
             resolved_question=resolved,
             extractive=extractive,
         )
-    language = _language(reading.question.lang)
-    if is_summary_request(question):
+    if summary:
         article_id = _summary_article(question, reading, history)
         hit = next(h for h in reading.hits if h.article_id == article_id)
-        passages = article_passages(hit, reading.article_text(article_id) or hit.text)
-        chain = SUMMARY_PROMPT | model | StrOutputParser()
-        inputs = {"passages": format_passages(passages), "language": language}
-    else:
-        passages = context(reading)
-        chain = ANSWER_PROMPT | model | StrOutputParser()
-        inputs = {
-            "passages": format_passages(passages),
-            "question": standalone,  # alone: the condense step carried the conversation
-            "language": language,
-        }
+        summary = summarize(
+            hit,
+            reading.article_text(article_id) or hit.text,
+            model,
+            searcher.embedder,
+            language=reading.question.lang,
+            on_token=on_token,
+            question=question,
+        )
+        return replace(summary, extractive=extractive, resolved_question=resolved)
+    passages = context(reading)
+    chain = ANSWER_PROMPT | model | StrOutputParser()
+    inputs = {
+        "passages": format_passages(passages),
+        "question": standalone,  # alone: the condense step carried the conversation
+        "language": _language(reading.question.lang),
+    }
     reply = _call(model, lambda: _stream(chain.stream(inputs), on_token)).strip()
     if echoes(reply, standalone):
         reply = NO_ANSWER  # "Xiaomi will open a factory in Europe [3]." answers nothing
-    return _checked(
-        question,
-        reply,
-        passages,
-        searcher.embedder,
-        reading.article_text,
-        reading.question.lang,
-        extractive,
-        resolved,
+    checked = _checked(
+        question, reply, passages, searcher.embedder, reading.article_text, reading.question.lang
+    )
+    return replace(
+        checked,
+        # An abstention shows the closest passages, as extractive mode does.
+        citations=extractive.citations if checked.abstained else checked.citations,
+        support=extractive.support,
+        resolved_question=resolved,
+        extractive=extractive,
     )
 
 
@@ -305,16 +324,22 @@ def summarize(
     *,
     language: str | None = "en",
     on_token: Callable[[str], None] | None = None,
+    question: str | None = None,
 ) -> Answer:
     """A summary of the article `hit` belongs to (its `article_text`), written by the model
-    from the article's first passages, cited and verified like any answer."""
+    from the article's first passages, cited and verified like any answer. `question`: the
+    request it answers (else "Summarize: TITLE")."""
     passages = article_passages(hit, article_text)
     chain = SUMMARY_PROMPT | model | StrOutputParser()
     inputs = {"passages": format_passages(passages), "language": _language(language)}
     reply = _call(model, lambda: _stream(chain.stream(inputs), on_token)).strip()
-    question = f"Summarize: {hit.title}"
     return _checked(
-        question, reply, passages, embedder, lambda _: article_text, language, None, None
+        question or f"Summarize: {hit.title}",
+        reply,
+        passages,
+        embedder,
+        lambda _: article_text,
+        language,
     )
 
 
@@ -325,23 +350,17 @@ def _checked(
     embedder: Embedder,
     article_text: Callable[[str], str | None],
     language: str | None,
-    extractive: Answer | None,
-    resolved: str | None,
 ) -> Answer:
-    """The model's reply as an Answer: an abstention if it found nothing, else re-cited
-    (`recite`), with its citations and what verification found wrong."""
+    """The model's reply as an LLM-mode Answer: an abstention if it found nothing, else
+    re-cited (`recite`), with its citations and what verification found wrong."""
     if reply.startswith(NO_ANSWER) or not reply:
         return Answer(
             question,
             "The articles don't say (the model found no answer in the "
             "passages). The closest passages are below (closest, not an answer).",
             abstained=True,
-            citations=extractive.citations if extractive else [],
             hits=list(passages),
             mode="llm",
-            support=extractive.support if extractive else 0.0,
-            resolved_question=resolved,
-            extractive=extractive,
         )
     reply, recited = recite(reply, passages, embedder)
     if recited:
@@ -355,11 +374,8 @@ def _checked(
         citations=citations,
         hits=list(passages),
         mode="llm",
-        support=extractive.support if extractive else 0.0,
-        resolved_question=resolved,
         verified=not problems,
         problems=problems,
-        extractive=extractive,
         translated=bool(language)
         and any(detect_language(c.quote) not in (None, language) for c in citations),
     )
@@ -378,9 +394,10 @@ def _language(code: str | None) -> str:
 
 #: Passages the model reads for a question: the reader's best sentences, each from its own
 #: passage, with its neighbours while the window stays within CONTEXT_CHARS. A prompt token
-#: costs ~10 ms on 2 cores (llama.cpp reads about 105 a second, docs/benchmarks.md), so these
-#: windows, not whole passages, are what keeps the first token within 3 s.
-CONTEXT_PASSAGES = 3
+#: costs ~10 ms on 2 cores (llama.cpp reads about 105 a second), so these windows, not whole
+#: passages, keep the first token near 3 s: 3 windows gave a median prompt of 330 tokens and
+#: a first token at 4.0 s p50 on 1,000 OrangeSum articles, 2 give 240 (docs/benchmarks.md).
+CONTEXT_PASSAGES = 2
 CONTEXT_CHARS = 320
 #: A summary reads the article's first passages of about this many characters, up to
 #: SUMMARY_CHARS: news puts the essentials first, and the prompt stays near 500 tokens.

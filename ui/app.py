@@ -18,6 +18,7 @@ import streamlit as st
 
 from rag import library
 from rag.answer import Answer
+from rag.articles import SUFFIXES
 from rag.config import Settings
 from rag.engine import Engine, open_engine
 from rag.errors import RagError
@@ -29,7 +30,7 @@ try:
 except ModuleNotFoundError:  # `streamlit run ui/app.py` puts ui/, not the project, on sys.path
     import render  # type: ignore[no-redef]
 
-UPLOAD_TYPES = ["txt", "md", "html", "htm", "pdf"]
+UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in SUFFIXES)  # what the loaders read
 PAGE = 20  # articles listed per page in the sidebar: the page costs the same at any size
 
 
