@@ -27,6 +27,7 @@ from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
 from rag.retrieval import Hit, Searcher
+from rag.store import Published
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class Citation:
     score: float
     passage_start: int = 0  # the retrieved passage the quote sits in, for display
     passage_end: int = 0
+    date: str | None = None  # the article's publication date, as the index holds it
+    url: str | None = None  # the article's address, when it has one
 
 
 @dataclass(frozen=True)
@@ -105,12 +108,14 @@ def read(
     *,
     k: int = 5,
     history: Sequence[str] = (),
+    published: Published | None = None,
 ) -> Reading:
     """Analyse `question` (a follow-up resolved against `history`, the earlier questions as
-    searched, oldest first), retrieve `k` passages, read their best sentences."""
+    searched, oldest first), retrieve `k` passages (of articles published in the window
+    `published`), read their best sentences."""
     q = evidence.analyse(check_question(question), history)
     qvec = searcher.embedder.embed_query(q.search)
-    hits = searcher.search_vector(q.search, qvec, k)
+    hits = searcher.search_vector(q.search, qvec, k, published)
     article_text = functools.cache(searcher.store.article_text)  # one read per article
     ranked = evidence.read_sentences(q, evidence.candidates(q, hits, qvec), reader, article_text)
     return Reading(q, hits, ranked, reader.card["abstain_below"], article_text)
@@ -123,11 +128,13 @@ def answer(
     *,
     k: int = 5,
     history: Sequence[Answer] = (),
+    published: Published | None = None,
 ) -> Answer:
-    """Answer from the articles. `history`: the conversation's earlier answers, oldest first;
-    a follow-up question is resolved against them before retrieval."""
+    """Answer from the articles (those published in the window `published`). `history`: the
+    conversation's earlier answers, oldest first; a follow-up question is resolved against
+    them before retrieval."""
     previous = [h.resolved_question or h.question for h in history]
-    return compose(read(question, searcher, reader, k=k, history=previous))
+    return compose(read(question, searcher, reader, k=k, history=previous, published=published))
 
 
 def compose(reading: Reading) -> Answer:
@@ -281,4 +288,6 @@ def verified_slice(
         score=round(score, 4),
         passage_start=hit.start,
         passage_end=hit.end,
+        date=hit.date,
+        url=hit.url,
     )

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rag.bm25 import fold
+from rag.text import fold
 
 
 class Kind(StrEnum):

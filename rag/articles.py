@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from rag.errors import ArticleError
+from rag.text import iso_date
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,19 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+#: A date line at the top of a text article ("Publié le 14 mars 2026"): within its first lines
+#: and short, so a date in the story's own sentences is not taken for its publication date.
+DATE_LINES = 4
+DATE_LINE_CHARS = 80
+
+
+def _date_line(text: str) -> str | None:
+    lines = [line.strip() for line in text.split("\n") if line.strip()][:DATE_LINES]
+    return next(
+        (d for line in lines if len(line) <= DATE_LINE_CHARS and (d := iso_date(line))), None
+    )
+
+
 def load_article(path: Path, root: Path, *, max_bytes: int = 20 * 2**20) -> Article:
     """Read and parse one article file; raises `ArticleError` saying what is wrong with it."""
     aid = article_id(path, root)
@@ -135,7 +149,7 @@ def load_article(path: Path, root: Path, *, max_bytes: int = 20 * 2**20) -> Arti
     if suffix == ".pdf":
         text, meta = _parse_pdf(data, aid)
     elif suffix in (".html", ".htm"):
-        text, meta = _parse_html(data, aid)
+        text, meta = parse_html(data, aid)
     else:
         text = _decode(data, aid)
         if suffix != ".txt":
@@ -158,7 +172,9 @@ def load_article(path: Path, root: Path, *, max_bytes: int = 20 * 2**20) -> Arti
         title_is_opening=not title,
         text=text,
         sha256=hashlib.sha256(data).hexdigest(),
-        date=meta.get("date"),
+        # The publication date as YYYY-MM-DD when it reads as one (it is filtered on); else
+        # as written. Without metadata, a date line at the top of the text.
+        date=(iso_date(meta["date"]) or meta["date"]) if meta.get("date") else _date_line(text),
         url=meta.get("url"),
         source=meta.get("source"),
         lang=lang,
@@ -220,7 +236,9 @@ def _first_short_line(text: str) -> str | None:
     return line if 0 < len(line) <= _MAX_TITLE_CHARS else None
 
 
-def _parse_html(data: bytes, aid: str) -> tuple[str, dict[str, Any]]:
+def parse_html(data: bytes, aid: str) -> tuple[str, dict[str, Any]]:
+    """The article's text in an HTML page and its metadata (title, date, url, source, lang);
+    an ArticleError naming `aid` if there is none."""
     import trafilatura  # slow to import; only HTML articles need it
 
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
+
+from rag.text import fold
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = """
@@ -26,12 +27,6 @@ son sur ta te tes toi ton tu un une vos votre vous c d j l m n s t y est sont et
 ont comme plus quand quel quelle quels quelles combien pourquoi comment
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: `Énergie` and `energie` are one term."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def terms(text: str) -> list[str]:
@@ -63,13 +58,14 @@ class BM25:
         df = len(self.postings.get(term, ()))
         return math.log(1 + (len(self.lengths) - df + 0.5) / (df + 0.5))
 
-    def top(self, query: str, k: int) -> list[Match]:
+    def top(self, query: str, k: int, keep: Callable[[int], bool] | None = None) -> list[Match]:
         """The k best matches, best first; documents sharing no term are out.
 
         `coverage` says how much of the query a document matches at all: a query whose rare
         words are missing from every document (another language, a topic not in the corpus)
         gets low coverage everywhere, even where its BM25 scores rank some documents first.
-        Terms absent from the corpus count with the highest IDF."""
+        Terms absent from the corpus count with the highest IDF. `keep`: which documents may
+        match (a date window)."""
         query_terms = set(terms(query))
         idfs = {term: self.idf(term) for term in query_terms}
         total = sum(idfs.values())
@@ -84,5 +80,6 @@ class BM25:
                 norm = self.k1 * (1 - self.b + self.b * self.lengths[doc] / self.avg_len)
                 scores[doc] += idf * tf * (self.k1 + 1) / (tf + norm)
                 covered[doc] += idf
-        best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        kept = scores.items() if keep is None else ((d, s) for d, s in scores.items() if keep(d))
+        best = sorted(kept, key=lambda kv: (-kv[1], kv[0]))[:k]
         return [Match(doc, score, covered[doc] / total) for doc, score in best]

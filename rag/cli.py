@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from rag.evaluate import evaluate, load_qa, write_corpus
 from rag.indexer import SyncReport
 from rag.library import save_article
 from rag.retrieval import Hit
+from rag.store import Published
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,10 +41,16 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=f"{name} ({what} '-' reads stdin lines)")
         p.add_argument("text", metavar=what)
         p.add_argument("--k", type=int, default=5, help="passages to retrieve (default 5)")
+        p.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published since")
+        p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published until")
         if name == "ask":
             p.add_argument("--llm", help="chat model, ollama:MODEL or openai:MODEL (env RAG_LLM)")
-    p = sub.add_parser("add", parents=[common], help="copy articles into the articles dir, sync")
-    p.add_argument("paths", nargs="+", type=Path)
+    p = sub.add_parser(
+        "add",
+        parents=[common],
+        help="copy article files, or fetch web pages, into the articles dir; sync",
+    )
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_URL", help="a file, or an http(s) URL")
     p = sub.add_parser("eval", parents=[common], help="metrics on a QA file (JSON lines or SQuAD)")
     p.add_argument("qa_file", type=Path, metavar="QA_FILE")
     p.add_argument(
@@ -123,6 +131,8 @@ def answer_json(ans: Answer) -> dict[str, Any]:
                 "end": c.end,
                 "quote": c.quote,
                 "score": c.score,
+                "date": c.date,
+                "url": c.url,
             }
             for c in ans.citations
         ],
@@ -146,6 +156,8 @@ def hits_json(query: str, hits: list[Hit]) -> dict[str, Any]:
                 "end": h.end,
                 "text": h.text,
                 "score": round(h.score, 6),
+                "date": h.date,
+                "url": h.url,
             }
             for h in hits
         ],
@@ -186,14 +198,18 @@ def _print_hits(hits: list[Hit]) -> None:
         print(f"   {h.text[:300]}")
 
 
-def _add(engine: Engine, paths: list[Path]) -> list[Path]:
+def _add(engine: Engine, sources: list[str]) -> list[Path]:
     """Copy files into the articles dir the way the page's upload does (safe names, size limit,
-    never overwriting a different article)."""
+    never overwriting a different article); fetch http(s) URLs (rag.web)."""
     settings = engine.settings
     added = []
-    for path in paths:
+    for source in sources:
+        if re.match(r"(?i)https?://", source):
+            added.append(engine.add_url(source))
+            continue
+        path = Path(source)
         if not path.is_file():
-            raise RagError(f"{path} is not a file.")
+            raise RagError(f"{path} is not a file (nor an http:// or https:// address).")
         added.append(
             save_article(
                 settings.articles_dir,
@@ -258,29 +274,41 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "eval":
         _eval(args)
         return
-    engine = open_engine(_settings(args), must_exist=args.command in ("ask", "search"))
+    querying = args.command in ("ask", "search")
+    published = Published.parse(args.since, args.until) if querying else None  # before loading
+    engine = open_engine(_settings(args), must_exist=querying)
     if args.command in ("index", "add"):
         if args.command == "add":
             _add(engine, args.paths)
         _report(
             engine.sync(rebuild=getattr(args, "rebuild", False), progress=_progress()), args.json
         )
-    elif args.command == "ask":
-        stream = not args.json and bool(engine.settings.llm)
-        for question in _inputs(args.text):
-            shown: list[str] = []
-            ans = engine.ask(question, k=args.k, on_token=_token_printer(shown) if stream else None)
-            if args.json:
-                print(json.dumps(answer_json(ans), ensure_ascii=False), flush=True)
-            else:
-                _print_answer(ans, streamed="".join(shown) if stream else None)
-    elif args.command == "search":
+    elif querying:
+        _ask_or_search(engine, args, published)
+
+
+def _ask_or_search(engine: Engine, args: argparse.Namespace, published: Published | None) -> None:
+    if args.command == "search":
         for query in _inputs(args.text):
-            hits = engine.search(query, k=args.k)
+            hits = engine.search(query, k=args.k, published=published)
             if args.json:
                 print(json.dumps(hits_json(query, hits), ensure_ascii=False), flush=True)
             else:
                 _print_hits(hits)
+        return
+    stream = not args.json and bool(engine.settings.llm)
+    for question in _inputs(args.text):
+        shown: list[str] = []
+        ans = engine.ask(
+            question,
+            k=args.k,
+            on_token=_token_printer(shown) if stream else None,
+            published=published,
+        )
+        if args.json:
+            print(json.dumps(answer_json(ans), ensure_ascii=False), flush=True)
+        else:
+            _print_answer(ans, streamed="".join(shown) if stream else None)
 
 
 def main(argv: list[str] | None = None) -> int:

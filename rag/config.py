@@ -19,6 +19,13 @@ DEFAULT_MODEL = "multilingual-e5-small"
 EMBEDDING_BACKENDS = ("onnx-int8", "torch")
 
 
+#: The on/off settings and their variables.
+_FLAGS = {
+    "sentence_vectors": "RAG_SENTENCE_VECTORS",
+    "allow_private_urls": "RAG_ALLOW_PRIVATE_URLS",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     articles_dir: Path = Path("seeds")
@@ -34,6 +41,7 @@ class Settings:
     cache_dir: Path = Path.home() / ".cache" / "rag"
     max_article_bytes: int = 20 * 1024 * 1024
     sentence_vectors: bool = True  # a vector per sentence too: better retrieval, 2x the embedding
+    allow_private_urls: bool = False  # `rag add URL` may fetch from private/loopback addresses
     collection: str = "articles"
 
     @classmethod
@@ -55,6 +63,7 @@ class Settings:
             "cache_dir": "RAG_CACHE_DIR",
             "max_article_bytes": "RAG_MAX_ARTICLE_BYTES",
             "sentence_vectors": "RAG_SENTENCE_VECTORS",
+            "allow_private_urls": "RAG_ALLOW_PRIVATE_URLS",
         }
         for name, var in names.items():
             if env.get(var):
@@ -77,10 +86,10 @@ class Settings:
                     raise ConfigError(
                         f"RAG_MAX_ARTICLE_BYTES must be a whole number of bytes, got {value!r}."
                     ) from None
-            elif name == "sentence_vectors" and not isinstance(value, bool):
+            elif name in _FLAGS and not isinstance(value, bool):
                 if str(value).lower() not in ("0", "1", "false", "true"):
                     raise ConfigError(
-                        f"RAG_SENTENCE_VECTORS must be 1 or 0 (true or false), got {value!r}."
+                        f"{_FLAGS[name]} must be 1 or 0 (true or false), got {value!r}."
                     )
                 value = str(value).lower() in ("1", "true")
             elif name == "embedding_backend" and value not in EMBEDDING_BACKENDS:

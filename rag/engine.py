@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.answer import Answer, answer
@@ -18,7 +19,7 @@ from rag.errors import RagError
 from rag.indexer import Progress, SyncReport, sync
 from rag.reader import Reader, load_reader
 from rag.retrieval import Hit, HybridRetriever, Searcher
-from rag.store import ArticleRecord, Store, open_store
+from rag.store import ArticleRecord, Published, Store, open_store
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -34,8 +35,20 @@ class Engine:
     def sync(self, *, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
         return sync(self.settings, self.store, self.embedder, rebuild=rebuild, progress=progress)
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        return self.searcher.search(query, k)
+    def add_url(self, url: str) -> Path:
+        """Fetch the article at `url` into the articles dir (rag.web); the caller syncs."""
+        from rag.web import add_url
+
+        return add_url(
+            self.settings.articles_dir,
+            url,
+            allow_private=self.settings.allow_private_urls,
+            max_bytes=self.settings.max_article_bytes,
+        )
+
+    def search(self, query: str, k: int = 5, *, published: Published | None = None) -> list[Hit]:
+        """The k best passages; with `published`, of articles published in that window."""
+        return self.searcher.search(query, k, published)
 
     def as_retriever(self, k: int = 5) -> HybridRetriever:
         """This index's hybrid search as a LangChain retriever, for anyone's LCEL chain."""
@@ -53,11 +66,12 @@ class Engine:
         history: Sequence[Answer] = (),
         on_token: Callable[[str], None] | None = None,
         on_extractive: Callable[[Answer], None] | None = None,
+        published: Published | None = None,
     ) -> Answer:
         """Extractive by default; with `settings.llm`, the extractive answer is handed to
         `on_extractive` as soon as it is known, then the model's answer is streamed to
         `on_token` and verified. `history`: the conversation's earlier answers, for
-        follow-ups."""
+        follow-ups. `published`: only articles published in that window."""
         if self.settings.llm:
             from rag.llm import llm_answer
 
@@ -70,8 +84,11 @@ class Engine:
                 history=history,
                 on_token=on_token,
                 on_extractive=on_extractive,
+                published=published,
             )
-        return answer(question, self.searcher, self.reader, k=k, history=history)
+        return answer(
+            question, self.searcher, self.reader, k=k, history=history, published=published
+        )
 
     def summarize(
         self,
@@ -90,7 +107,18 @@ class Engine:
         text = self.store.article_text(record.id)
         if text is None:
             raise RagError(f"{record.id} is no longer in the index: sync it, then try again.")
-        hit = Hit(record.id, record.id, record.title, 0, len(text), text, 0.0, 0.0, record.date)
+        hit = Hit(
+            chunk_id=record.id,
+            article_id=record.id,
+            title=record.title,
+            start=0,
+            end=len(text),
+            text=text,
+            score=0.0,
+            similarity=0.0,
+            date=record.date,
+            url=record.url,
+        )
         return summarize(hit, text, self.llm, self.embedder, language=language, on_token=on_token)
 
     @functools.cached_property

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer
-from rag.bm25 import fold
 from rag.chunking import split_sentences
 from rag.engine import Engine
 from rag.errors import RagError
+from rag.text import fold
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,11 @@ import numpy as np
 
 from rag.answer_types import ACCEPTS, Kind, Span, expected_kind, find_spans
 from rag.articles import detect_language
-from rag.bm25 import STOPWORDS, fold, terms
+from rag.bm25 import STOPWORDS, terms
 from rag.chunking import split_sentences
 from rag.reader import Reader
 from rag.retrieval import Hit
+from rag.text import fold
 
 #: Sentences the reader reads per question: those best by `prefilter` (cosine + word share).
 #: 8 keep the gold sentence for 0.969 of calib-split questions whose hits hold it; each costs

@@ -57,9 +57,14 @@ class SyncReport:
         return asdict(self)
 
 
+#: What the index's metadata holds; bump it when that changes (the index is rebuilt).
+#: day-v1: chunks and sentences carry the publication date as a number, for date filters.
+METADATA_FINGERPRINT = "+day-v1"
+
+
 def index_fingerprint(embedder: Embedder, sentence_vectors: bool = True) -> str:
     sentences = SENTENCES_FINGERPRINT if sentence_vectors else ""
-    return f"{embedder.fingerprint}|{CHUNKING_FINGERPRINT}{sentences}"
+    return f"{embedder.fingerprint}|{CHUNKING_FINGERPRINT}{sentences}{METADATA_FINGERPRINT}"
 
 
 @contextlib.contextmanager
@@ -174,7 +179,7 @@ def _rebuild_reason(store: Store, fingerprint: str, forced: bool) -> str | None:
         return "--rebuild was asked for"
     old = store.fingerprint
     if old is not None and old != fingerprint:
-        return f"the embedding model or chunking changed ({old} -> {fingerprint})"
+        return f"the embedding model, chunking or index format changed ({old} -> {fingerprint})"
     if old is None and store.count():
         return "the index has no fingerprint (built by another version)"
     return None

@@ -40,13 +40,15 @@ from rag.answer import (
     verified_slice,
 )
 from rag.articles import detect_language
-from rag.bm25 import fold, terms
+from rag.bm25 import terms
 from rag.chunking import split_sentences
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import ConfigError, LLMError
 from rag.reader import Reader
 from rag.retrieval import Hit, Searcher
+from rag.store import Published
+from rag.text import MONTHS, fold
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -158,25 +160,12 @@ _WORDS = {
     )
     for w in ws.split()
 }
+# Month names a reply may claim: a month must be in the passage it cites. Not the words that
+# are something else too: "sept" (seven), "jan" (a name), "mar", "sep".
 _MONTHS = {
-    fold(w): 101.0 + i
-    for i, ws in enumerate(
-        [
-            "january janvier janv",
-            "february fevrier fevr",
-            "march mars",
-            "april avril avr",
-            "may mai",
-            "june juin",
-            "july juillet juil",
-            "august aout",
-            "september septembre",
-            "october octobre oct",
-            "november novembre nov",
-            "december decembre dec",
-        ]
-    )
-    for w in ws.split()
+    name: 100.0 + month
+    for name, month in MONTHS.items()
+    if name not in {"sept", "jan", "mar", "sep"}
 }
 
 
@@ -256,12 +245,13 @@ def llm_answer(
     history: Sequence[Answer] = (),
     on_token: Callable[[str], None] | None = None,
     on_extractive: Callable[[Answer], None] | None = None,
+    published: Published | None = None,
 ) -> Answer:
     """Condense, read, hand the extractive answer to `on_extractive` at once, then stream the
     model's answer (or summary) to `on_token` and verify it."""
     question = check_question(question)
     standalone = condense(model, question, history)
-    reading = read(standalone, searcher, reader, k=k)
+    reading = read(standalone, searcher, reader, k=k, published=published)
     extractive = compose(reading)
     if on_extractive:
         on_extractive(extractive)
@@ -283,7 +273,7 @@ def llm_answer(
     if summary:
         article_id = _summary_article(question, reading, history)
         hit = next(h for h in reading.hits if h.article_id == article_id)
-        summary = summarize(
+        summarized = summarize(
             hit,
             reading.article_text(article_id) or hit.text,
             model,
@@ -292,7 +282,7 @@ def llm_answer(
             on_token=on_token,
             question=question,
         )
-        return replace(summary, extractive=extractive, resolved_question=resolved)
+        return replace(summarized, extractive=extractive, resolved_question=resolved)
     passages = context(reading)
     chain = ANSWER_PROMPT | model | StrOutputParser()
     inputs = {

@@ -36,7 +36,7 @@ from pydantic import ConfigDict
 
 from rag.bm25 import BM25, Match, terms
 from rag.embeddings import Embedder
-from rag.store import SentenceVector, Store, StoredChunk
+from rag.store import Published, SentenceVector, Store, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class Hit:
     score: float  # fused score in [0, 1], what the order follows
     similarity: float  # cosine between the question and the passage
     date: str | None = None
+    url: str | None = None
     #: Its sentences' stored vectors (offsets in `text`), read once by the search for the
     #: reading stage; empty when the index has none (`RAG_SENTENCE_VECTORS=0`).
     sentences: tuple[SentenceVector, ...] = field(default=(), compare=False, repr=False)
@@ -94,20 +95,23 @@ class Searcher:
                 log.info("BM25 rebuilt over %d chunks (generation %d)", len(chunks), generation)
             return self._chunks, self._by_id, self._bm25
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        return self.search_vector(query, self.embedder.embed_query(query), k)
+    def search(self, query: str, k: int = 5, published: Published | None = None) -> list[Hit]:
+        return self.search_vector(query, self.embedder.embed_query(query), k, published)
 
     def dense(
-        self, qvec: np.ndarray, known: Mapping[str, StoredChunk]
+        self,
+        qvec: np.ndarray,
+        known: Mapping[str, StoredChunk],
+        published: Published | None = None,
     ) -> tuple[list[tuple[str, float]], dict[str, float], dict[str, list[SentenceVector]]]:
         """The dense candidates `(chunk id, score)`, best first (score: the mean of the
         passage's cosine and its best sentence's), every cosine computed on the way, and the
         sentence vectors read on the way. Candidates are the nearest passages and the passages
         of the nearest sentences; the side a candidate was not found by is computed from its
         stored vectors. `known`: the chunks of the snapshot being searched (a chunk synced
-        away since is left out)."""
-        cosine = {c.id: sim for c, sim in self.store.query(qvec, CANDIDATES)}
-        sentence = self.store.query_sentences(qvec, SENTENCE_CANDIDATES)
+        away since is left out). `published`: only passages of articles published then."""
+        cosine = {c.id: sim for c, sim in self.store.query(qvec, CANDIDATES, published)}
+        sentence = self.store.query_sentences(qvec, SENTENCE_CANDIDATES, published)
         for cid, vec in self.store.vectors([c for c in sentence if c not in cosine]).items():
             cosine[cid] = float(vec @ qvec)
         read = self.store.sentence_vectors([c for c in cosine if c not in sentence])
@@ -120,10 +124,15 @@ class Searcher:
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
         return scored[:CANDIDATES], cosine, read
 
-    def search_vector(self, query: str, qvec: np.ndarray, k: int = 5) -> list[Hit]:
+    def search_vector(
+        self, query: str, qvec: np.ndarray, k: int = 5, published: Published | None = None
+    ) -> list[Hit]:
+        """The k best passages for `query` (embedded as `qvec`); with `published`, only from
+        articles published in that window (dense and BM25 alike)."""
         chunks, by_id, bm25 = self._lexical()
-        dense, similarity, sentences = self.dense(qvec, by_id)
-        lexical = [(chunks[m.doc].id, m) for m in bm25.top(query, CANDIDATES)]
+        dense, similarity, sentences = self.dense(qvec, by_id, published)
+        keep = (lambda doc: published.holds(chunks[doc].day)) if published else None
+        lexical = [(chunks[m.doc].id, m) for m in bm25.top(query, CANDIDATES, keep)]
         fused = fuse(dense, lexical, {cid: by_id[cid].article_id for cid, _ in dense + lexical})
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
         kept = _collapse_duplicates([by_id[c] for c in ranked], k)
@@ -142,6 +151,7 @@ class Searcher:
                 score=fused[c.id],
                 similarity=similarity.get(c.id, 0.0),
                 date=c.date,
+                url=c.url,
                 sentences=tuple(sentences.get(c.id, ())),
             )
             for c in kept

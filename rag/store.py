@@ -24,6 +24,7 @@ gives LangChain users the usual interface.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -40,7 +41,7 @@ from chromadb.config import Settings as ChromaSettings
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.config import Settings
-from rag.errors import IndexMissingError, RagError
+from rag.errors import ConfigError, IndexMissingError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,45 @@ class SentenceVector:
     vector: np.ndarray
 
 
+def day_number(date: str | None) -> int | None:
+    """`2026-03-14` -> 20260314: Chroma filters compare numbers, not strings. None unless
+    `date` is an ISO date (or starts with one)."""
+    try:
+        return int(dt.date.fromisoformat((date or "")[:10]).strftime("%Y%m%d"))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A window of publication dates, both ends included, either end open: what `--since`
+    and `--until` ask for. Articles without a date are outside every window."""
+
+    since: str | None = None
+    until: str | None = None
+
+    @classmethod
+    def parse(cls, since: str | None, until: str | None) -> Published | None:
+        """The window, or None when both ends are open; a ConfigError for a date that is not
+        YYYY-MM-DD or a window that ends before it starts."""
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and day_number(value) is None:
+                raise ConfigError(f"--{name} must be a date as YYYY-MM-DD, got {value!r}.")
+        if since and until and day_number(since) > day_number(until):  # type: ignore[operator]
+            raise ConfigError(f"--since {since} is after --until {until}: no date is in between.")
+        return cls(since, until) if since or until else None
+
+    def where(self) -> Where:
+        bounds: list[dict[str, Any]] = [{"day": {"$gte": day_number(self.since) or 0}}]
+        if self.until:
+            bounds.append({"day": {"$lte": day_number(self.until)}})
+        return cast(Where, bounds[0] if len(bounds) == 1 else {"$and": bounds})
+
+    def holds(self, day: int | None) -> bool:
+        low, high = day_number(self.since) or 0, day_number(self.until) or 99999999
+        return day is not None and low <= day <= high
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     id: str
@@ -89,6 +129,8 @@ class StoredChunk:
     text: str
     date: str | None = None
     lang: str | None = None
+    url: str | None = None
+    day: int | None = None  # the date as a number, when it is one (`day_number`)
 
 
 def make_client(settings: Settings) -> ClientAPI:
@@ -236,7 +278,15 @@ class Store:
                 for n, (start, end) in enumerate(vectors.spans.get(c.id, ())):
                     sentence_ids.append(f"{c.id}:{n}")
                     sentence_metas.append(
-                        {"article": article.id, "chunk": c.id, "start": start, "end": end}
+                        _clean(
+                            {
+                                "article": article.id,
+                                "chunk": c.id,
+                                "start": start,
+                                "end": end,
+                                "day": day_number(article.date),
+                            }
+                        )
                     )
         self._upsert(self.sentences, sentence_ids, vectors.sentences, sentence_metas)
         chunk_ids: list[str] = []
@@ -247,6 +297,7 @@ class Store:
                 "article": article.id,
                 "title": article.title,
                 "date": article.date,
+                "day": day_number(article.date),
                 "url": article.url,
                 "source": article.source,
                 "lang": article.lang,
@@ -345,13 +396,18 @@ class Store:
             out.extend(_stored(i, m, d) for i, m, d in zip(ids, metas, docs, strict=True))
         return out
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
-        """The k nearest chunks with their cosine similarity, best first."""
+    def query(
+        self, vector: np.ndarray, k: int, published: Published | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """The k nearest chunks (published in the window) with their cosine, best first."""
         n = min(k, self.count())
         if n == 0:
             return []
         res = self.chunks.query(
-            query_embeddings=[vector], n_results=n, include=["metadatas", "documents", "distances"]
+            query_embeddings=[vector],
+            n_results=n,
+            where=published.where() if published else None,
+            include=["metadatas", "documents", "distances"],
         )
         ids, metas = res["ids"][0], (res["metadatas"] or [[]])[0]
         docs, dists = (res["documents"] or [[]])[0], (res["distances"] or [[]])[0]
@@ -360,14 +416,19 @@ class Store:
             for i, m, d, dist in zip(ids, metas, docs, dists, strict=True)
         ]
 
-    def query_sentences(self, vector: np.ndarray, k: int) -> dict[str, float]:
+    def query_sentences(
+        self, vector: np.ndarray, k: int, published: Published | None = None
+    ) -> dict[str, float]:
         """Chunk id -> the cosine of its best sentence, for the chunks of the k nearest
-        sentences."""
+        sentences (published in the window)."""
         n = min(k, self.sentences.count())
         if n == 0:
             return {}
         res = self.sentences.query(
-            query_embeddings=[vector], n_results=n, include=["metadatas", "distances"]
+            query_embeddings=[vector],
+            n_results=n,
+            where=published.where() if published else None,
+            include=["metadatas", "distances"],
         )
         best: dict[str, float] = {}
         metas, dists = (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]
@@ -425,6 +486,8 @@ def _stored(id_: str, meta: dict[str, Any], text: str | None) -> StoredChunk:
         text=text or "",
         date=meta.get("date"),
         lang=meta.get("lang"),
+        url=meta.get("url"),
+        day=meta.get("day"),
     )
 
 

@@ -239,7 +239,11 @@ def test_ask_in_the_browser(server: str, chromium: Path, tmp_path: Path) -> None
             shown = reply.inner_text().replace("\u2060", "")  # the invisible word joiners
             for text in INERT:
                 assert text in shown
-            articles = page.get_by_test_id("stSidebar").get_by_test_id("stHorizontalBlock")
+            articles = (
+                page.get_by_test_id("stSidebar")
+                .get_by_test_id("stHorizontalBlock")
+                .filter(has=page.get_by_role("button", name="delete"))
+            )
             expect(articles).to_have_count(2)
             for where in (reply, articles):
                 assert where.locator(MARKUP).count() == 0, where.locator(MARKUP).evaluate_all(

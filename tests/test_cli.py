@@ -74,7 +74,8 @@ def test_search_json_and_stdin_questions(
     run(capsys, "index", *dirs)
     _, [res] = run(capsys, "search", "--json", "--k", "2", "Xiaomi Europe", *dirs)
     assert res["query"] == "Xiaomi Europe" and len(res["hits"]) == 2
-    assert set(res["hits"][0]) == {"article", "title", "start", "end", "text", "score"}
+    fields = {"article", "title", "start", "end", "text", "score", "date", "url"}
+    assert set(res["hits"][0]) == fields
 
     monkeypatch.setattr(
         sys, "stdin", __import__("io").StringIO(f"{QUESTION}\n\nQui dirige Xiaomi ?\n")
@@ -121,3 +122,60 @@ def test_console_script_runs_as_a_new_process(tmp_path: Path, articles_dir: Path
         check=True,
     )
     assert json.loads(out.stdout)["embedded"] > 0
+
+
+DATED = {  # name -> (date line, text): electric cars, over five months of 2020
+    "dec.md": ("---\ndate: 15 décembre 2019\n---\n", "La voiture électrique de Renault"),
+    "jan.md": ("---\ndate: 2020-01-10\n---\n", "La voiture électrique de Peugeot"),
+    "mar.txt": ("Publié le 31/03/2020 à 08h30\n", "La voiture électrique de Tesla"),
+    "may.md": ("---\ndate: 2020-05-02T09:00:00+02:00\n---\n", "La voiture électrique de Citroën"),
+    "none.txt": ("", "La voiture électrique de Dacia"),
+}
+
+
+@pytest.fixture
+def dated(tmp_path: Path, embedder: Embedder) -> list[str]:
+    root = tmp_path / "dated"
+    root.mkdir()
+    for name, (head, lead) in DATED.items():
+        (root / name).write_text(
+            f"{head}{lead} se vend bien. Le constructeur a livré plus de voitures électriques "
+            "que prévu ce trimestre, selon ses chiffres.\n",
+            encoding="utf-8",
+        )
+    return ["--articles", str(root), "--index", str(tmp_path / "dated-index")]
+
+
+def test_search_and_ask_within_a_date_window(
+    capsys: pytest.CaptureFixture[str], dated: list[str]
+) -> None:
+    run(capsys, "index", *dated)
+    window = ["--since", "2020-01-01", "--until", "2020-03-31"]
+    _, [res] = run(capsys, "search", "voiture électrique", "--json", "--k", "5", *window, *dated)
+    assert {h["article"] for h in res["hits"]} == {"jan.md", "mar.txt"}
+    assert {h["date"] for h in res["hits"]} == {"2020-01-10", "2020-03-31"}
+    _, [everything] = run(capsys, "search", "voiture électrique", "--json", *dated)
+    assert len({h["article"] for h in everything["hits"]}) == 5
+    dates = {h["article"]: h["date"] for h in everything["hits"]}
+    assert dates["dec.md"] == "2019-12-15" and dates["none.txt"] is None
+    _, [later] = run(capsys, "search", "voiture", "--json", "--since", "2020-04-01", *dated)
+    assert [h["article"] for h in later["hits"]] == ["may.md"]
+
+    _, [ans] = run(capsys, "ask", "Qui vend une voiture électrique ?", "--json", *window, *dated)
+    assert {c["article"] for c in ans["citations"]} <= {"jan.md", "mar.txt"}
+    assert all(c["date"] in ("2020-01-10", "2020-03-31") for c in ans["citations"])
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (["--since", "2020-13-01"], "--since must be a date as YYYY-MM-DD"),
+        (["--until", "last week"], "--until must be a date as YYYY-MM-DD"),
+        (["--since", "2020-03-01", "--until", "2020-01-01"], "is after --until"),
+    ],
+)
+def test_a_bad_date_window_is_refused(
+    capsys: pytest.CaptureFixture[str], dated: list[str], window: list[str], message: str
+) -> None:
+    assert main(["search", "voiture", *window, *dated]) == 2
+    assert message in capsys.readouterr().err

@@ -23,7 +23,7 @@ from rag.config import Settings
 from rag.engine import Engine, open_engine
 from rag.errors import RagError
 from rag.indexer import SyncReport
-from rag.store import ArticleRecord
+from rag.store import ArticleRecord, Published
 
 try:
     from ui import render
@@ -34,10 +34,12 @@ UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in SUFFIXES)  # what the loa
 PAGE = 20  # articles listed per page in the sidebar: the page costs the same at any size
 
 
-@st.cache_resource(show_spinner="Loading the embedding model and opening the index…")
+@st.cache_resource(show_spinner="Loading the models and opening the index…")
 def get_engine(settings: Settings) -> Engine:
     engine = open_engine(settings)
     _ = engine.reader  # load it now, under the spinner, not on the first question
+    if settings.llm:
+        _ = engine.llm  # the local model too: its file is joined into the cache on first run
     return engine
 
 
@@ -120,6 +122,15 @@ def sidebar(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
         with shown_errors():
             run_sync(engine, rebuild=True)
 
+    st.subheader("Dates")
+    since, until = st.columns(2)
+    first = since.date_input("Published since", value=None, format="YYYY-MM-DD", key="since")
+    last = until.date_input("until", value=None, format="YYYY-MM-DD", key="until")
+    with shown_errors():
+        st.session_state["published"] = Published.parse(
+            first.isoformat() if first else None, last.isoformat() if last else None
+        )
+
     st.subheader("Add articles")
     with st.form("upload", clear_on_submit=True, border=False):
         files = st.file_uploader(
@@ -130,6 +141,13 @@ def sidebar(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
         )
         if st.form_submit_button("Add to the index", icon=":material/upload:") and files:
             add_uploads(engine, files)
+    with st.form("url", clear_on_submit=True, border=False):
+        url = st.text_input("Article address", placeholder="https://…", key="add_url")
+        if st.form_submit_button("Fetch and add", icon=":material/link:") and url.strip():
+            with shown_errors():
+                with st.spinner("Fetching the page…"):
+                    engine.add_url(url.strip())
+                run_sync(engine)
 
     st.subheader(f"Articles ({len(manifest)})")
     for record in article_page(manifest):
@@ -232,7 +250,11 @@ def chat(engine: Engine, manifest: dict[str, ArticleRecord], generation: int) ->
         else:
             with st.spinner("Searching the articles…"):
                 answer = engine.ask(
-                    question, history=history, on_token=on_token, on_extractive=on_extractive
+                    question,
+                    history=history,
+                    on_token=on_token,
+                    on_extractive=on_extractive,
+                    published=st.session_state.get("published"),
                 )
         early.empty()
         streamed.empty()

@@ -1,0 +1,180 @@
+"""Add an article by its URL: fetch the page safely, extract the article, save it as Markdown.
+
+`add_url(root, url, ...)` fetches an http(s) page (a timeout, a size limit, at most
+MAX_REDIRECTS redirects, each checked like the first URL), extracts the article with the HTML
+loader (`rag.articles`: trafilatura's text, title, date, site name) and writes it into `root`
+as `.md` with front matter (`title`, `date`, `url`, `source`), in one atomic step. The file's
+name comes from the URL, so the same URL added twice is one article (updated in place).
+
+A URL whose host resolves to a private, loopback, link-local or otherwise non-public address
+is refused (a server-side request forgery guard: the page may run on a machine that sees an
+intranet) unless `allow_private` (RAG_ALLOW_PRIVATE_URLS=1). The check resolves the name
+before each request; a DNS answer that changes between the check and the connection is not
+caught. Nothing is written unless the page was fetched and an article found in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import os
+import re
+import socket
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import yaml
+
+from rag.articles import parse_html
+from rag.errors import ArticleError, RagError
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 15.0  # seconds for the whole of each request
+MAX_REDIRECTS = 5
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+USER_AGENT = "rag-news/0.1 (+local article reader)"
+_SLUG = re.compile(r"[^\w]+")
+
+
+def canonical(url: str) -> str:
+    """The URL as one article is known by: scheme and host in lower case, no fragment, no
+    default port. A RagError unless it is an absolute http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise RagError(f"{url!r} is not a valid URL.") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise RagError(
+            f"{url!r} is not an http:// or https:// address; only web pages are fetched."
+        )
+    host = parts.hostname.lower()
+    default = {"http": 80, "https": 443}[parts.scheme.lower()]
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        netloc = f"[{host}]" if port in (None, default) else f"[{host}]:{port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
+def check_host(url: str, *, allow_private: bool) -> None:
+    """A RagError if `url`'s host cannot be resolved, or resolves to an address that is not
+    public and `allow_private` is off."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise RagError(f"Cannot find the server {host!r} ({exc}). Check the address.") from None
+    if allow_private:
+        return
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise RagError(
+                f"{host} is a private, loopback or link-local address ({address}): such pages "
+                "are not fetched, so that this tool cannot be made to reach inside your "
+                "network. Set RAG_ALLOW_PRIVATE_URLS=1 to allow it."
+            )
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed by `fetch`, which checks each new address first."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def fetch(
+    url: str, *, allow_private: bool, max_bytes: int, timeout: float = TIMEOUT
+) -> tuple[str, bytes]:
+    """The final URL and the bytes of the HTML page at `url`; a RagError saying what went
+    wrong otherwise (refused address, HTTP error, timeout, too big, not HTML)."""
+    current = canonical(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        check_host(current, allow_private=allow_private)
+        request = urllib.request.Request(current, headers={"User-Agent": USER_AGENT})
+        try:
+            with _OPENER.open(request, timeout=timeout) as response:
+                kind = response.headers.get_content_type()
+                if kind not in HTML_TYPES:
+                    raise RagError(
+                        f"{current} is not a web page ({kind}); add files other than HTML "
+                        "with `rag add FILE` or the upload."
+                    )
+                declared = int(response.headers.get("Content-Length") or 0)
+                data = response.read(max_bytes + 1)
+                if declared > max_bytes or len(data) > max_bytes:
+                    raise RagError(
+                        f"{current} is over the limit of {max_bytes:,} bytes; raise "
+                        "RAG_MAX_ARTICLE_BYTES to accept it."
+                    )
+                return current, data
+        except urllib.error.HTTPError as exc:
+            location = exc.headers.get("Location") if 300 <= exc.code < 400 else None
+            if not location:
+                raise RagError(
+                    f"{current} answered {exc.code} {exc.reason}: nothing was added."
+                ) from None
+            current = canonical(urljoin(current, location))
+        except TimeoutError:
+            raise RagError(
+                f"{current} did not answer within {timeout:.0f} s: nothing was added."
+            ) from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, (TimeoutError, socket.timeout)):
+                raise RagError(
+                    f"{current} did not answer within {timeout:.0f} s: nothing was added."
+                ) from None
+            raise RagError(f"Cannot fetch {current} ({reason}): nothing was added.") from None
+    raise RagError(f"{url} redirects more than {MAX_REDIRECTS} times: nothing was added.")
+
+
+def file_name(url: str) -> str:
+    """The article's file name, from its URL alone (the same URL, the same file): a slug of
+    the URL's last path segment and a hash of the whole URL."""
+    parts = urlsplit(url)
+    base = parts.path.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0] or parts.hostname or ""
+    slug = _SLUG.sub("-", base.lower()).strip("-")[:60].rstrip("-") or "article"
+    return f"{slug}-{hashlib.sha256(url.encode()).hexdigest()[:10]}.md"
+
+
+def add_url(root: Path, url: str, *, allow_private: bool, max_bytes: int) -> Path:
+    """Fetch the article at `url` and save it into `root` as Markdown with front matter; the
+    path written. The article is known by the address it was finally served from (after
+    redirects): the same page again replaces its own file, never another article."""
+    address, data = fetch(url, allow_private=allow_private, max_bytes=max_bytes)
+    try:
+        text, meta = parse_html(data, address)
+    except ArticleError as exc:
+        raise RagError(f"{exc} Nothing was added.") from None
+    front = {
+        "title": meta.get("title") or address,
+        "date": meta.get("date"),
+        "url": address,
+        "source": meta.get("source") or urlsplit(address).hostname,
+        "lang": meta.get("lang"),
+    }
+    header = yaml.safe_dump(
+        {k: v for k, v in front.items() if v}, allow_unicode=True, sort_keys=False
+    )
+    body = f"---\n{header}---\n{text.strip()}\n".encode()
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / file_name(address)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".url-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)  # atomic: a sync sees the old file or the new, never half
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    log.info("Saved %s from %s", target, address)
+    return target
