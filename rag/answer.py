@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from rag import evidence
 from rag.answer_types import ACCEPTS, NOUNS
 from rag.bm25 import terms
+from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
@@ -41,6 +42,10 @@ _CLAUSE = re.compile(
     r"|but|vs\.?|versus|contre|compared|against)(?!\w))"
 )
 LONG_SENTENCE = 160
+#: A question asking for the latest news searches RECENT_POOL times as many passages, then
+#: keeps the newest of those scoring at least RELEVANT of the best one.
+RECENT_POOL = 4
+RELEVANT = 0.5
 
 
 @dataclass(frozen=True)
@@ -115,10 +120,28 @@ def read(
     `published`), read their best sentences."""
     q = evidence.analyse(check_question(question), history)
     qvec = searcher.embedder.embed_query(q.search)
-    hits = searcher.search_vector(q.search, qvec, k, published)
+    if q.recent:  # the newest of the relevant passages, not the most relevant of all dates
+        hits = newest(searcher.search_vector(q.search, qvec, k * RECENT_POOL, published), k)
+    else:
+        hits = searcher.search_vector(q.search, qvec, k, published)
     article_text = functools.cache(searcher.store.article_text)  # one read per article
     ranked = evidence.read_sentences(q, evidence.candidates(q, hits, qvec), reader, article_text)
     return Reading(q, hits, ranked, reader.card["abstain_below"], article_text)
+
+
+def newest(hits: Sequence[Hit], k: int) -> list[Hit]:
+    """The k newest of the relevant hits (fused score at least RELEVANT of the best), dated
+    ones first, newest first; then the rest by score."""
+    if not hits:
+        return []
+    floor = RELEVANT * max(h.score for h in hits)
+    dated = sorted(
+        (h for h in hits if h.date and h.score >= floor),
+        key=lambda h: (h.date, h.score),
+        reverse=True,
+    )
+    rest = [h for h in hits if h not in dated]
+    return (dated + rest)[:k]
 
 
 def answer(
@@ -150,6 +173,8 @@ def compose(reading: Reading) -> Answer:
             resolved_question=resolved,
         )
     best, threshold = ranked[0], reading.abstain_below
+    if best.support < threshold and (latest := _latest(reading)) is not None:
+        return latest
     if best.support < threshold:
         closest = _distinct_passages(ranked)[:CLOSEST]
         citations = [c for c, _ in _verified(reading, [(c, c.start, c.end) for c in closest])]
@@ -189,15 +214,48 @@ def compose(reading: Reading) -> Answer:
         for c, cand in verified
     )
     short = best.text[span[0] - best.start : span[1] - best.start] if span else None
+    text = f"{short} — {quotes}" if short else quotes
+    if q.recent and best.hit.date:  # "the latest…": say how recent the answer is
+        text = f"As of {best.hit.date}: {text}"
     return Answer(
         q.text,
-        f"{short} — {quotes}" if short else quotes,
+        text,
         abstained=False,
         citations=citations,
         hits=hits,
         span=short,
         support=best.support,
         resolved_question=resolved,
+    )
+
+
+def _latest(reading: Reading) -> Answer | None:
+    """For "the latest news about X" (no particular fact asked): the opening sentence of the
+    newest relevant passage that is about X, with its date; None for any other question."""
+    q = reading.question
+    if not q.recent or q.kind is not None:
+        return None
+    # About X: the passage (or its title) names every name the question does, in any language.
+    names = {e for e in q.entities if not e.replace(".", "").replace(",", "").isdigit()}
+    hit = next(
+        (h for h in reading.hits if h.date and names <= set(terms(f"{h.title}\n{h.text}"))),
+        None,
+    )
+    if hit is None:
+        return None
+    s, e = (split_sentences(hit.text) or [(0, len(hit.text))])[0]
+    citation = verified_slice(
+        reading.article_text, hit, hit.start + s, hit.start + e, n=1, score=hit.score
+    )
+    if citation is None:
+        return None
+    return Answer(
+        q.text,
+        f"The newest article on it, of {hit.date}: «{citation.quote}» [1]",
+        abstained=False,
+        citations=[citation],
+        hits=reading.hits,
+        resolved_question=q.search if q.search != q.text else None,
     )
 
 

@@ -33,7 +33,7 @@ from rag.bm25 import STOPWORDS, terms
 from rag.chunking import split_sentences
 from rag.reader import Reader
 from rag.retrieval import Hit
-from rag.text import fold
+from rag.text import asks_for_recent, fold, without_recency
 
 #: Sentences the reader reads per question: those best by `prefilter` (cosine + word share).
 #: 8 keep the gold sentence for 0.969 of calib-split questions whose hits hold it; each costs
@@ -90,6 +90,7 @@ class Question:
     entities: frozenset[str]  # folded names and numbers from the question
     lang: str | None
     codes: frozenset[str] = frozenset()  # folded model codes ("yu7"): the same in every language
+    recent: bool = False  # asks for the newest ("the latest news about Tesla")
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,18 @@ def analyse(question: str, previous: Sequence[str] = ()) -> Question:
         kind = kind or expected_kind(context)
     weights = {t: 0.5 for t in inherited} | {t: 1.0 for t in own}
     codes = frozenset(t for t in terms(search) if _CODE.fullmatch(t))
+    recent = asks_for_recent(question)
+    if recent:
+        search = without_recency(search)
     return Question(
-        question, search, kind, weights, _entities(search), question_language(search), codes
+        question,
+        search,
+        kind,
+        weights,
+        _entities(search),
+        question_language(search),
+        codes,
+        recent,
     )
 
 

@@ -64,3 +64,23 @@ def iso_date(text: str) -> str | None:
         except ValueError:
             continue
     return None
+
+
+# A question that asks for what is newest: "the latest news about Tesla", "récemment".
+_RECENT = re.compile(
+    r"(?i)\b(?:latest|most recent|newest|recent(?:ly)?|lately|derni(?:ère|ères|ers)"
+    r"|récemment|récent(?:e|es|s)?|plus récent(?:e|es|s)?)\b"
+)
+# The words around it that only say "news": left out of the search for such a question.
+_NEWS = re.compile(r"(?i)\b(?:news|nouvelles|actualités?|infos?|informations)\b")
+
+
+def asks_for_recent(question: str) -> bool:
+    return bool(_RECENT.search(question))
+
+
+def without_recency(question: str) -> str:
+    """The question without its "latest"/"news" words (what to search for), or the question
+    itself if nothing else is left."""
+    rest = " ".join(_NEWS.sub(" ", _RECENT.sub(" ", question)).split())
+    return rest if len(rest.split()) > 1 or re.search(r"\w{3}", rest) else question

@@ -179,3 +179,44 @@ def test_a_bad_date_window_is_refused(
 ) -> None:
     assert main(["search", "voiture", *window, *dated]) == 2
     assert message in capsys.readouterr().err
+
+
+TESLA = {  # name -> (date, text)
+    "tesla-jan.md": (
+        "2020-01-10",
+        "Tesla a livré 367 500 voitures en 2019, un record pour le constructeur.",
+    ),
+    "tesla-may.md": (
+        "2020-05-20",
+        "Tesla rouvre son usine de Fremont malgré l'interdiction des autorités.",
+    ),
+    "tesla-mar.md": (
+        "2020-03-15",
+        "Tesla ferme temporairement son usine californienne à cause du virus.",
+    ),
+    "renault-jun.md": (
+        "2020-06-01",
+        "Renault annonce la suppression de 15 000 postes dans le monde.",
+    ),
+}
+
+
+def test_the_latest_news_comes_from_the_newest_article_about_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, embedder: Embedder
+) -> None:
+    root = tmp_path / "news"
+    root.mkdir()
+    for name, (date, text) in TESLA.items():
+        (root / name).write_text(f"---\ndate: {date}\n---\n{text} Les détails suivent.\n")
+    dirs = ["--articles", str(root), "--index", str(tmp_path / "news-index"), "--json"]
+    run(capsys, "index", *dirs)
+    for question in (
+        "What are the latest news about Tesla?",
+        "Quoi de neuf récemment chez Tesla ?",
+    ):
+        _, [ans] = run(capsys, "ask", question, *dirs)
+        assert not ans["abstained"], ans
+        assert ans["citations"][0]["article"] == "tesla-may.md"
+        assert "2020-05-20" in ans["answer"] and "Fremont" in ans["citations"][0]["quote"]
+    _, [ans] = run(capsys, "ask", "What are the latest news about Rivian?", *dirs)
+    assert ans["abstained"]  # no article names Rivian: no "latest news" from another maker
