@@ -19,7 +19,6 @@ from rag.engine import Engine, open_engine
 from rag.errors import RagError
 from rag.evaluate import evaluate, load_qa, write_corpus
 from rag.indexer import SyncReport
-from rag.library import save_article
 from rag.retrieval import Hit
 from rag.store import Published
 
@@ -201,7 +200,6 @@ def _print_hits(hits: list[Hit]) -> None:
 def _add(engine: Engine, sources: list[str]) -> list[Path]:
     """Copy files into the articles dir the way the page's upload does (safe names, size limit,
     never overwriting a different article); fetch http(s) URLs (rag.web)."""
-    settings = engine.settings
     added = []
     for source in sources:
         if re.match(r"(?i)https?://", source):
@@ -210,14 +208,7 @@ def _add(engine: Engine, sources: list[str]) -> list[Path]:
         path = Path(source)
         if not path.is_file():
             raise RagError(f"{path} is not a file (nor an http:// or https:// address).")
-        added.append(
-            save_article(
-                settings.articles_dir,
-                path.name,
-                path.read_bytes(),
-                max_bytes=settings.max_article_bytes,
-            )
-        )
+        added.append(engine.add_file(path.name, path.read_bytes()))
     return added
 
 

@@ -1,4 +1,5 @@
-"""The pipeline assembled: settings -> index, model, searcher; what the CLI and the page call.
+"""The pipeline assembled: settings -> index, model, searcher; the one thing the CLI and the page
+call (status, articles, add, remove, sync, search, ask, summarize).
 
 Building an `Engine` opens the index and loads the model (once per process, cached by
 `load_embedder`); it never syncs by itself: building the index is its own command.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag import library
 from rag.answer import Answer, answer
 from rag.config import Settings
 from rag.embeddings import Embedder, LangChainEmbeddings, load_embedder
@@ -25,6 +27,14 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 
+@dataclass(frozen=True)
+class IndexStatus:
+    chunks: int
+    model: str
+    synced_at: str | None
+    generation: int  # moves with every sync: what the page's caches are keyed by
+
+
 @dataclass
 class Engine:
     settings: Settings
@@ -35,8 +45,34 @@ class Engine:
     def sync(self, *, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
         return sync(self.settings, self.store, self.embedder, rebuild=rebuild, progress=progress)
 
+    # -- the articles dir and the index, as the page and the CLI see them; the caller syncs --
+    def status(self) -> IndexStatus:
+        """What the index holds now (one read of its metadata)."""
+        info = self.store.info
+        return IndexStatus(
+            chunks=self.store.count(),
+            model=self.embedder.name,
+            synced_at=info.get("synced_at"),
+            generation=int(info.get("generation", 0)),
+        )
+
+    def articles(self) -> dict[str, ArticleRecord]:
+        """The manifest: every indexed article's record, by id."""
+        return self.store.manifest()
+
+    def article_text(self, article_id: str) -> str | None:
+        """The article's text as indexed (what citations' offsets index into)."""
+        return self.store.article_text(article_id)
+
+    def add_file(self, name: str, data: bytes) -> Path:
+        """Save an article file's bytes into the articles dir under a safe `name` (never
+        replacing a different article: rag.library)."""
+        return library.save_article(
+            self.settings.articles_dir, name, data, max_bytes=self.settings.max_article_bytes
+        )
+
     def add_url(self, url: str) -> Path:
-        """Fetch the article at `url` into the articles dir (rag.web); the caller syncs."""
+        """Fetch the article at `url` into the articles dir (rag.web)."""
         from rag.web import add_url
 
         return add_url(
@@ -45,6 +81,10 @@ class Engine:
             allow_private=self.settings.allow_private_urls,
             max_bytes=self.settings.max_article_bytes,
         )
+
+    def remove(self, article_id: str) -> None:
+        """Delete an article's file from the articles dir (the next sync drops it)."""
+        library.remove_article(self.settings.articles_dir, article_id)
 
     def search(self, query: str, k: int = 5, *, published: Published | None = None) -> list[Hit]:
         """The k best passages; with `published`, of articles published in that window."""

@@ -1,6 +1,6 @@
 """The chat page: ask the news articles a question, read the answer with its cited passages.
 
-Thin by design: `rag.engine` answers and syncs, `rag.library` manages the articles dir and
+Thin by design: `rag.engine` is all it calls (status, articles, add, remove, sync, ask) and
 `ui.render` turns what they return into escaped Markdown (article text is untrusted; nothing
 here uses `unsafe_allow_html`). The engine (model + index) is built once per process and
 shared by every browser session through `st.cache_resource`; a session keeps only its chat
@@ -16,11 +16,10 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from rag import library
 from rag.answer import Answer
 from rag.articles import SUFFIXES
 from rag.config import Settings
-from rag.engine import Engine, open_engine
+from rag.engine import Engine, IndexStatus, open_engine
 from rag.errors import RagError
 from rag.indexer import SyncReport
 from rag.store import ArticleRecord, Published
@@ -46,14 +45,14 @@ def get_engine(settings: Settings) -> Engine:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def get_manifest(settings: Settings, generation: int) -> dict[str, ArticleRecord]:
     """The manifest, read once per index generation (every sync moves it), for all sessions."""
-    return get_engine(settings).store.manifest()
+    return get_engine(settings).articles()
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def get_article_text(settings: Settings, generation: int, article_id: str) -> str | None:
     """An article's text, read once per generation: the chat history re-renders its citations
     on every rerun."""
-    return get_engine(settings).store.article_text(article_id)
+    return get_engine(settings).article_text(article_id)
 
 
 @contextmanager
@@ -92,32 +91,20 @@ def add_uploads(engine: Engine, files: list) -> None:
     saved = 0
     for upload in files:
         with shown_errors():
-            library.save_article(
-                engine.settings.articles_dir,
-                upload.name,
-                upload.getvalue(),
-                max_bytes=engine.settings.max_article_bytes,
-            )
+            engine.add_file(upload.name, upload.getvalue())
             saved += 1
     if saved:
         run_sync(engine)
 
 
-def sidebar(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
+def sidebar(engine: Engine, manifest: dict[str, ArticleRecord], status: IndexStatus) -> None:
     if notice := st.session_state.pop("notice", None):
         summary, skipped = notice
         st.success(summary, icon=":material/check_circle:")
         for line in skipped:
             st.warning(line)
     st.subheader("Index")
-    st.markdown(
-        render.index_status(
-            len(manifest),
-            engine.store.count(),
-            engine.embedder.name,
-            engine.store.info.get("synced_at"),
-        )
-    )
+    st.markdown(render.index_status(len(manifest), status.chunks, status.model, status.synced_at))
     if st.button("Rebuild index", icon=":material/refresh:", disabled=not manifest):
         with shown_errors():
             run_sync(engine, rebuild=True)
@@ -167,7 +154,7 @@ def sidebar(engine: Engine, manifest: dict[str, ArticleRecord]) -> None:
             help=f"Remove {render.escape_inline(record.id)} from the articles and the index",
         ):
             with shown_errors():
-                library.remove_article(engine.settings.articles_dir, record.id)
+                engine.remove(record.id)
                 run_sync(engine)
 
 
@@ -268,11 +255,12 @@ def main() -> None:
     with shown_errors():
         settings = Settings.from_env()
         engine = get_engine(settings)
-        generation = engine.store.generation
+        status = engine.status()
+        generation = status.generation
         manifest = get_manifest(settings, generation)
         with st.sidebar:
-            sidebar(engine, manifest)
-        if not manifest and engine.store.count() == 0:
+            sidebar(engine, manifest, status)
+        if not manifest and status.chunks == 0:
             st.info(
                 f"There is no index yet for the articles in "
                 f"{render.escape_inline(str(engine.settings.articles_dir))}/. "
