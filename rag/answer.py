@@ -27,7 +27,7 @@ from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
-from rag.retrieval import Hit, Searcher
+from rag.retrieval import Copy, Hit, Searcher
 from rag.store import Published
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class Citation:
     passage_end: int = 0
     date: str | None = None  # the article's publication date, as the index holds it
     url: str | None = None  # the article's address, when it has one
+    also_reported_by: tuple[Copy, ...] = ()  # other articles carrying the same passage
 
 
 @dataclass(frozen=True)
@@ -348,4 +349,5 @@ def verified_slice(
         passage_end=hit.end,
         date=hit.date,
         url=hit.url,
+        also_reported_by=hit.also,
     )

@@ -132,6 +132,10 @@ def answer_json(ans: Answer) -> dict[str, Any]:
                 "score": c.score,
                 "date": c.date,
                 "url": c.url,
+                "also_reported_by": [
+                    {"article": o.article_id, "title": o.title, "date": o.date, "url": o.url}
+                    for o in c.also_reported_by
+                ],
             }
             for c in ans.citations
         ],
@@ -176,6 +180,9 @@ def _print_answer(ans: Answer, *, streamed: str | None = None) -> None:
     label = " (closest, not an answer)" if ans.abstained else ""
     for c in ans.citations:
         print(f"  [{c.n}] {c.title} ({c.article_id}, {c.start}-{c.end}){label}")
+        if c.also_reported_by:
+            also = "; ".join(f"{o.title} ({o.date or 'undated'})" for o in c.also_reported_by)
+            print(f"      also reported by {len(c.also_reported_by)}: {also}")
     if not ans.verified:
         print("Not verified: " + "; ".join(ans.problems) + ".")
     if ans.extractive and (not ans.verified or ans.abstained != ans.extractive.abstained):

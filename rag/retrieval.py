@@ -52,6 +52,16 @@ DUPLICATE_JACCARD = 0.9
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Another article carrying the same passage (a wire copy, the same story republished)."""
+
+    article_id: str
+    title: str
+    date: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Hit:
     """One retrieved passage: an exact slice of an article, with its scores."""
 
@@ -68,6 +78,8 @@ class Hit:
     #: Its sentences' stored vectors (offsets in `text`), read once by the search for the
     #: reading stage; empty when the index has none (`RAG_SENTENCE_VECTORS=0`).
     sentences: tuple[SentenceVector, ...] = field(default=(), compare=False, repr=False)
+    #: Other articles with a near-copy of this passage among the candidates, best first.
+    also: tuple[Copy, ...] = ()
 
 
 class Searcher:
@@ -135,7 +147,7 @@ class Searcher:
         lexical = [(chunks[m.doc].id, m) for m in bm25.top(query, CANDIDATES, keep)]
         fused = fuse(dense, lexical, {cid: by_id[cid].article_id for cid, _ in dense + lexical})
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
-        kept = _collapse_duplicates([by_id[c] for c in ranked], k)
+        kept, copies = _collapse_duplicates([by_id[c] for c in ranked], k)
         missing = [c.id for c in kept if c.id not in similarity]
         for cid, vec in self.store.vectors(missing).items():
             similarity[cid] = float(vec @ qvec)
@@ -153,6 +165,7 @@ class Searcher:
                 date=c.date,
                 url=c.url,
                 sentences=tuple(sentences.get(c.id, ())),
+                also=tuple(copies.get(c.id, ())),
             )
             for c in kept
         ]
@@ -194,18 +207,33 @@ def fuse(
     return fused
 
 
-def _collapse_duplicates(chunks: list[StoredChunk], k: int) -> list[StoredChunk]:
+def _collapse_duplicates(
+    chunks: list[StoredChunk], k: int
+) -> tuple[list[StoredChunk], dict[str, list[Copy]]]:
+    """The first k chunks that are not near-copies (word Jaccard >= DUPLICATE_JACCARD) of an
+    earlier one, and for each kept chunk the other articles' copies of it among `chunks`: the
+    same story republished (wire copy) or reported twice word for word."""
     kept: list[StoredChunk] = []
     seen: list[set[str]] = []
+    copies: dict[str, list[Copy]] = {}
     for chunk in chunks:
         words = set(terms(chunk.text))
-        if any(_jaccard(words, other) >= DUPLICATE_JACCARD for other in seen):
+        twin = next(
+            (i for i, other in enumerate(seen) if _jaccard(words, other) >= DUPLICATE_JACCARD),
+            None,
+        )
+        if twin is not None:
+            original = kept[twin]
+            found = copies.setdefault(original.id, [])
+            if chunk.article_id != original.article_id and all(
+                c.article_id != chunk.article_id for c in found
+            ):
+                found.append(Copy(chunk.article_id, chunk.title, chunk.date, chunk.url))
             continue
-        kept.append(chunk)
-        seen.append(words)
-        if len(kept) == k:
-            break
-    return kept
+        if len(kept) < k:
+            kept.append(chunk)
+            seen.append(words)
+    return kept, copies
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

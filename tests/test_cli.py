@@ -220,3 +220,33 @@ def test_the_latest_news_comes_from_the_newest_article_about_it(
         assert "2020-05-20" in ans["answer"] and "Fremont" in ans["citations"][0]["quote"]
     _, [ans] = run(capsys, "ask", "What are the latest news about Rivian?", *dirs)
     assert ans["abstained"]  # no article names Rivian: no "latest news" from another maker
+
+
+WIRE = (
+    "Le constructeur chinois BYD ouvrira sa première usine européenne à Szeged, en Hongrie, "
+    "en 2025, a annoncé l'entreprise vendredi. L'usine produira 200 000 voitures électriques "
+    "par an et emploiera plusieurs milliers de personnes.\n"
+)
+
+
+def test_a_wire_story_republished_is_cited_once_with_its_copies(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, embedder: Embedder
+) -> None:
+    root = tmp_path / "wire"
+    root.mkdir()
+    for name, title, date in (
+        ("ouest.md", "BYD choisit la Hongrie", "2023-12-22"),
+        ("sud.md", "Une usine BYD en Hongrie", "2023-12-23"),
+    ):
+        (root / name).write_text(f"---\ntitle: {title}\ndate: {date}\n---\n{WIRE}")
+    (root / "other.md").write_text("---\ndate: 2023-12-01\n---\nRenault vend sa R5 à Paris.\n")
+    dirs = ["--articles", str(root), "--index", str(tmp_path / "wire-index"), "--json"]
+    run(capsys, "index", *dirs)
+    _, [ans] = run(capsys, "ask", "Where will BYD open its first European factory?", *dirs)
+    assert not ans["abstained"] and "Szeged" in ans["citations"][0]["quote"]
+    cited = {c["article"] for c in ans["citations"]}
+    assert len(cited & {"ouest.md", "sud.md"}) == 1
+    [copy] = ans["citations"][0]["also_reported_by"]
+    assert {copy["article"]} == {"ouest.md", "sud.md"} - cited
+    assert copy["title"] in ("BYD choisit la Hongrie", "Une usine BYD en Hongrie")
+    assert copy["date"] in ("2023-12-22", "2023-12-23")

@@ -7,6 +7,7 @@ import re
 import shutil
 import string
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -390,3 +391,13 @@ def test_answer_markdown_bolds_a_leading_short_answer() -> None:
     assert render.answer_markdown(hostile) == "**\\*x\\*** — «\\*x\\*» \\[1\\]"
     abstained = Answer("Q?", "mars 2025 — no", True, span="mars 2025")
     assert render.answer_markdown(abstained) == "mars 2025 — no"
+
+
+def test_also_reported_names_the_copies_escaped() -> None:
+    from rag.retrieval import Copy
+
+    c = Citation(1, "a.md", "A", 0, 5, "quote", 0.9)
+    assert render.also_reported(c) is None
+    copies = (Copy("b.md", "B *wire*", "2023-12-23"), Copy("c.md", "C", None))
+    shown = render.also_reported(replace(c, also_reported_by=copies))
+    assert shown == "Also reported by 2 articles: B \\*wire\\* (2023\\-12\\-23), C."

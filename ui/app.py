@@ -196,6 +196,8 @@ def show_answer(
         with st.container(border=True):
             st.markdown(render.citation_title(c, abstained=answer.abstained))
             st.caption(render.meta_line(manifest.get(c.article_id), c.article_id))
+            if also := render.also_reported(c):
+                st.caption(also)
             st.markdown(render.passage_markdown(text, c))
             if text is not None:
                 with st.expander("Show the whole article", icon=":material/article:"):

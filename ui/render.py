@@ -130,6 +130,18 @@ def written_by(answer: Answer) -> str:
     return f":material/smart_toy: {said}."
 
 
+def also_reported(c: Citation) -> str | None:
+    """ "Also reported by 2 articles: Title (date), Title." under a citation, or None."""
+    if not c.also_reported_by:
+        return None
+    n = len(c.also_reported_by)
+    named = ", ".join(
+        escape_inline(o.title) + (f" ({escape_inline(o.date)})" if o.date else "")
+        for o in c.also_reported_by
+    )
+    return f"Also reported by {n} {plural(n, 'article')}: {named}."
+
+
 def citation_title(c: Citation, *, abstained: bool) -> str:
     label = " :gray-badge[closest, not an answer]" if abstained else ""
     return f"**\\[{c.n}\\] {escape_inline(c.title)}**{label}"
