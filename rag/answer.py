@@ -18,7 +18,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag import evidence
 from rag.answer_types import ACCEPTS, NOUNS
@@ -43,9 +43,12 @@ _CLAUSE = re.compile(
 )
 LONG_SENTENCE = 160
 #: A question asking for the latest news searches RECENT_POOL times as many passages, then
-#: keeps the newest of those scoring at least RELEVANT of the best one.
-RECENT_POOL = 4
+#: keeps the newest of those scoring at least RELEVANT of the best one. (With 4, "the latest
+#: news about Tesla" over 88 OrangeSum car articles missed the newest one about Tesla, at
+#: rank 24 with 0.53 of the best score.)
+RECENT_POOL = 8
 RELEVANT = 0.5
+LEAD_CHARS = 1500  # where an article's lead is looked for
 
 
 @dataclass(frozen=True)
@@ -231,8 +234,9 @@ def compose(reading: Reading) -> Answer:
 
 
 def _latest(reading: Reading) -> Answer | None:
-    """For "the latest news about X" (no particular fact asked): the opening sentence of the
-    newest relevant passage that is about X, with its date; None for any other question."""
+    """For "the latest news about X" (no particular fact asked): the lead of the newest
+    article among the relevant passages that name X, with its date; None for any other
+    question."""
     q = reading.question
     if not q.recent or q.kind is not None:
         return None
@@ -244,10 +248,14 @@ def _latest(reading: Reading) -> Answer | None:
     )
     if hit is None:
         return None
-    s, e = (split_sentences(hit.text) or [(0, len(hit.text))])[0]
-    citation = verified_slice(
-        reading.article_text, hit, hit.start + s, hit.start + e, n=1, score=hit.score
+    # Its lead, the news article's own summary: the first sentence of 8 words or more.
+    text = reading.article_text(hit.article_id) or ""
+    s, e = next(
+        ((s, e) for s, e in split_sentences(text[:LEAD_CHARS]) if len(text[s:e].split()) >= 8),
+        (hit.start, hit.end),
     )
+    lead = replace(hit, chunk_id=f"{hit.article_id}#lead", start=s, end=e, text=text[s:e])
+    citation = verified_slice(reading.article_text, lead, s, e, n=1, score=hit.score)
     if citation is None:
         return None
     return Answer(
