@@ -28,7 +28,7 @@ from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
 from rag.retrieval import Copy, Hit, Searcher
-from rag.store import Published
+from rag.store import Published, day_number
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ def newest(hits: Sequence[Hit], k: int) -> list[Hit]:
         return []
     floor = RELEVANT * max(h.score for h in hits)
     dated = sorted(
-        (h for h in hits if h.date and h.score >= floor),
-        key=lambda h: (h.date, h.score),
+        (h for h in hits if day_number(h.date) and h.score >= floor),
+        key=lambda h: (day_number(h.date) or 0, h.score),
         reverse=True,
     )
     rest = [h for h in hits if h not in dated]
@@ -243,7 +243,11 @@ def _latest(reading: Reading) -> Answer | None:
     # About X: the passage (or its title) names every name the question does, in any language.
     names = {e for e in q.entities if not e.replace(".", "").replace(",", "").isdigit()}
     hit = next(
-        (h for h in reading.hits if h.date and names <= set(terms(f"{h.title}\n{h.text}"))),
+        (
+            h
+            for h in reading.hits
+            if day_number(h.date) and names <= set(terms(f"{h.title}\n{h.text}"))
+        ),
         None,
     )
     if hit is None:

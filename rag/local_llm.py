@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict
 
 from rag.cache import cached_folder
 from rag.errors import ConfigError, ModelError
@@ -96,7 +96,8 @@ def model_file(cache_dir: Path) -> Path:
 
 
 @functools.cache
-def _llama(path: Path, threads: int) -> Any:
+def _llama(path: Path, threads: int) -> tuple[Any, threading.Lock]:
+    """The model, loaded once per process, and the lock every generation with it holds."""
     try:
         from llama_cpp import Llama
     except ImportError:
@@ -107,7 +108,7 @@ def _llama(path: Path, threads: int) -> Any:
     llama = Llama(model_path=str(path), n_ctx=CONTEXT, n_threads=threads, seed=0, verbose=False)
     # Freed before the interpreter tears its modules down: llama.cpp's finaliser fails then.
     atexit.register(llama.close)
-    return llama
+    return llama, threading.Lock()
 
 
 def _role(message: BaseMessage) -> str:
@@ -122,7 +123,6 @@ class LocalChatModel(BaseChatModel):
     max_tokens: int = MAX_REPLY
     threads: int = max(1, os.cpu_count() or 1)
     model_config = ConfigDict(arbitrary_types_allowed=True)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
@@ -133,8 +133,8 @@ class LocalChatModel(BaseChatModel):
         return NAME
 
     def _chunks(self, messages: list[BaseMessage], stop: list[str] | None) -> Iterator[str]:
-        llama = _llama(self.model_path, self.threads)
-        with self._lock:
+        llama, lock = _llama(self.model_path, self.threads)
+        with lock:
             for event in llama.create_chat_completion(
                 messages=[{"role": _role(m), "content": str(m.content)} for m in messages],
                 temperature=0.0,

@@ -16,16 +16,18 @@ caught. Nothing is written unless the page was fetched and an article found in i
 from __future__ import annotations
 
 import hashlib
+import http.client
 import ipaddress
 import logging
 import os
 import re
 import socket
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import yaml
 
@@ -54,11 +56,15 @@ def canonical(url: str) -> str:
             f"{url!r} is not an http:// or https:// address; only web pages are fetched."
         )
     host = parts.hostname.lower()
+    if "%" in host or any(ch.isspace() for ch in host):  # the client would decode "%31" to "1"
+        raise RagError(f"{url!r} has an invalid host name.")
     default = {"http": 80, "https": 443}[parts.scheme.lower()]
     netloc = host if port in (None, default) else f"{host}:{port}"
     if ":" in host:  # an IPv6 literal keeps its brackets
         netloc = f"[{host}]" if port in (None, default) else f"[{host}]:{port}"
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    # Non-ASCII and spaces percent-encoded (what http.client can send); escapes kept as they are.
+    path, query = (quote(p, safe="/%:@!$&'()*+,;=-._~?") for p in (parts.path or "/", parts.query))
+    return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
 def check_host(url: str, *, allow_private: bool) -> None:
@@ -88,7 +94,8 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+# No proxy: the address checked must be the one connected to.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
 
 
 def fetch(
@@ -108,9 +115,10 @@ def fetch(
                         f"{current} is not a web page ({kind}); add files other than HTML "
                         "with `rag add FILE` or the upload."
                     )
-                declared = int(response.headers.get("Content-Length") or 0)
-                data = response.read(max_bytes + 1)
-                if declared > max_bytes or len(data) > max_bytes:
+                declared = response.headers.get("Content-Length") or "0"
+                too_big = declared.isdigit() and int(declared) > max_bytes
+                data = b"" if too_big else _read(response, max_bytes + 1, timeout)
+                if too_big or len(data) > max_bytes:
                     raise RagError(
                         f"{current} is over the limit of {max_bytes:,} bytes; raise "
                         "RAG_MAX_ARTICLE_BYTES to accept it."
@@ -127,6 +135,10 @@ def fetch(
             raise RagError(
                 f"{current} did not answer within {timeout:.0f} s: nothing was added."
             ) from None
+        except (http.client.HTTPException, ConnectionError, UnicodeError, ValueError) as exc:
+            raise RagError(
+                f"Cannot fetch {current} ({type(exc).__name__}: {exc}): nothing was added."
+            ) from None
         except urllib.error.URLError as exc:
             reason = exc.reason
             if isinstance(reason, (TimeoutError, socket.timeout)):
@@ -135,6 +147,23 @@ def fetch(
                 ) from None
             raise RagError(f"Cannot fetch {current} ({reason}): nothing was added.") from None
     raise RagError(f"{url} redirects more than {MAX_REDIRECTS} times: nothing was added.")
+
+
+def _read(response: http.client.HTTPResponse, limit: int, timeout: float) -> bytes:
+    """At most `limit` bytes, within `timeout` seconds in all (a server trickling bytes would
+    otherwise hold the socket timeout off forever)."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        chunk = response.read(min(1 << 16, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def file_name(url: str) -> str:
@@ -168,13 +197,18 @@ def add_url(root: Path, url: str, *, allow_private: bool, max_bytes: int) -> Pat
     body = f"---\n{header}---\n{text.strip()}\n".encode()
     root.mkdir(parents=True, exist_ok=True)
     target = root / file_name(address)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".url-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(body)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)  # atomic: a sync sees the old file or the new, never half
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".url-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)  # atomic: a sync sees the old file or the new, never half
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError as exc:
+        raise RagError(f"Cannot save the article to {root}/ ({exc}): nothing was added.") from None
     log.info("Saved %s from %s", target, address)
     return target

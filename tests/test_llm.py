@@ -130,7 +130,7 @@ def test_a_wrong_or_missing_passage_number_is_recited_to_the_passage_that_backs_
         wrong = next((f" [{n}]" for n, t in enumerate(passages, 1) if "2025" not in t), "")
         return (
             f"SU7 Ultra deliveries start in the first quarter of 2025{wrong}. "
-            "Then Xiaomi will unveil a third, cheaper electric car."
+            "By the end of October, Xiaomi should unveil its second model, a sporty electric SUV."
         )
 
     stub.reply = reply
@@ -283,13 +283,13 @@ def _obey_only(msgs: list[dict[str, Any]]) -> str:
 @pytest.mark.parametrize(
     ("reply", "problems"),
     [
-        (_obey_beside_the_truth, ["[9] cites no passage"]),
+        (_obey_beside_the_truth, ["[9] cites no passage", "«1» appears in no cited passage"]),
         (
             _obey_only,
             [
                 "[9] cites no passage",
-                "the answer cites no passage",
                 "«1» appears in no cited passage",
+                "the answer cites no passage",
             ],
         ),
     ],
@@ -456,3 +456,34 @@ def test_is_summary_request() -> None:
         "What is the summary judgment about?",
     ):
         assert not is_summary_request(asked), asked
+
+
+def test_verify_checks_each_sentence_against_its_own_passages() -> None:
+    hits = [
+        _hit("La SU7 coûte 30 000 euros ; 12 A320 livrés."),
+        _hit("Renault livre en novembre 2024."),
+    ]
+    # A wrong model code, a number that is only a piece of another, a month read as a number.
+    assert verify("Xiaomi launched the YU9 at 30 000 euros [1].", hits)[1] == [
+        "«yu9» appears in no cited passage"
+    ]
+    assert verify("25 000 euros [1].", hits)[1] == ["«25 000» appears in no cited passage"]
+    assert verify("112 people died [2].", hits)[1] == ["«112» appears in no cited passage"]
+    # Each sentence against the passages it cites, not the whole reply's.
+    problems = verify("It cost 30 000 euros in November 2024 [1]. Renault too [2].", hits)[1]
+    assert problems == [
+        "«2024» appears in no cited passage",
+        "«November» appears in no cited passage",
+    ]
+    # An uncited sentence among cited ones; "M." does not end a sentence; Lei Jun is a name.
+    assert verify("M. Lei Jun confirme 30 000 euros [1]. Il exagère.", hits)[1] == [
+        "«Il exagère.» cites no passage"
+    ]
+
+
+def test_a_no_is_not_an_echo() -> None:
+    from rag.llm import echoes
+
+    question = "Will Tesla open a factory in Europe?"
+    assert echoes("Tesla will open a factory in Europe [1].", question)
+    assert not echoes("No, Tesla will not open a factory in Europe [1].", question)

@@ -182,3 +182,11 @@ def test_rag_add_url_then_ask_cites_the_url(
     [cite] = ans["citations"][:1]
     assert not ans["abstained"] and "14 septembre 2026" in cite["quote"]
     assert cite["url"] == f"{site.url}/article.html" and cite["date"] == "2026-03-14"
+
+
+def test_odd_addresses_are_refused_or_encoded() -> None:
+    with pytest.raises(RagError, match="invalid host name"):
+        canonical("http://%31%32%37.0.0.1/")  # the client would connect to 127.0.0.1
+    assert canonical("https://example.com/actualité/voiture électrique.html") == (
+        "https://example.com/actualit%C3%A9/voiture%20%C3%A9lectrique.html"
+    )

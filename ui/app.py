@@ -10,6 +10,7 @@ Run it with `make app`, or `streamlit run ui/app.py`.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,8 @@ except ModuleNotFoundError:  # `streamlit run ui/app.py` puts ui/, not the proje
 
 UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in SUFFIXES)  # what the loaders read
 PAGE = 20  # articles listed per page in the sidebar: the page costs the same at any size
+# The date fields' range (Streamlit's default is today +/- 10 years: too short for archives).
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 
 
 @st.cache_resource(show_spinner="Loading the models and opening the index…")
@@ -111,8 +114,10 @@ def sidebar(engine: Engine, manifest: dict[str, ArticleRecord], status: IndexSta
 
     st.subheader("Dates")
     since, until = st.columns(2)
-    first = since.date_input("Published since", value=None, format="YYYY-MM-DD", key="since")
-    last = until.date_input("until", value=None, format="YYYY-MM-DD", key="until")
+    bounds = {"min_value": EARLIEST, "max_value": LATEST, "format": "YYYY-MM-DD"}
+    first = since.date_input("Published since", value=None, key="since", **bounds)
+    last = until.date_input("until", value=None, key="until", **bounds)
+    st.session_state["published"] = None  # no window while the fields say something invalid
     with shown_errors():
         st.session_state["published"] = Published.parse(
             first.isoformat() if first else None, last.isoformat() if last else None
