@@ -1,4 +1,4 @@
-"""The articles dir as a user manages it from the page: save an uploaded file, remove one.
+"""The articles dir as a user manages it: save an uploaded file, replace a fetched one, remove one.
 
 Uploaded names are untrusted: `save_article` keeps only a sanitised base name with a known
 suffix, writes the bytes to a hidden temporary file (which `list_article_files` skips) and
@@ -18,6 +18,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from rag.articles import SUFFIXES
@@ -57,6 +58,31 @@ def save_article(root: Path, filename: str, data: bytes, *, max_bytes: int) -> P
             f"{name} is {len(data):,} bytes, over the limit of {max_bytes:,} bytes; "
             "raise RAG_MAX_ARTICLE_BYTES to accept it."
         )
+    with _written(root, data) as tmp:
+        for target in _candidates(root, name):
+            if target.exists():
+                if target.is_file() and target.read_bytes() == data:
+                    return target
+                continue
+            if _place(tmp, target):
+                log.info("Saved %s (%d bytes)", target, len(data))
+                return target
+    raise RagError(f"Too many articles named like {name} in {root}/; rename the file.")
+
+
+def replace_article(root: Path, name: str, data: bytes) -> Path:
+    """Write `data` as `root/name` (an already safe name) in one step, replacing the file
+    there: the same article, updated (an article fetched again from its URL)."""
+    with _written(root, data) as tmp:
+        os.replace(tmp, root / name)  # a sync sees the old file or the new, never half
+    log.info("Saved %s (%d bytes)", root / name, len(data))
+    return root / name
+
+
+@contextmanager
+def _written(root: Path, data: bytes) -> Iterator[Path]:
+    """`data` in a hidden temporary file in `root` (which `list_article_files` skips), synced
+    to disk, removed afterwards unless the caller moved it into place."""
     root.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".upload-", suffix=".tmp")
     tmp = Path(tmp_name)
@@ -66,17 +92,9 @@ def save_article(root: Path, filename: str, data: bytes, *, max_bytes: int) -> P
             handle.flush()
             os.fsync(handle.fileno())
         tmp.chmod(0o644)  # mkstemp makes it private; an article is an ordinary file
-        for target in _candidates(root, name):
-            if target.exists():
-                if target.is_file() and target.read_bytes() == data:
-                    return target
-                continue
-            if _place(tmp, target):
-                log.info("Saved %s (%d bytes)", target, len(data))
-                return target
+        yield tmp
     finally:
         tmp.unlink(missing_ok=True)
-    raise RagError(f"Too many articles named like {name} in {root}/; rename the file.")
 
 
 def remove_article(root: Path, article_id: str) -> None:

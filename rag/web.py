@@ -19,10 +19,8 @@ import hashlib
 import http.client
 import ipaddress
 import logging
-import os
 import re
 import socket
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +31,7 @@ import yaml
 
 from rag.articles import parse_html
 from rag.errors import ArticleError, RagError
+from rag.library import replace_article
 
 log = logging.getLogger(__name__)
 
@@ -195,20 +194,9 @@ def add_url(root: Path, url: str, *, allow_private: bool, max_bytes: int) -> Pat
         {k: v for k, v in front.items() if v}, allow_unicode=True, sort_keys=False
     )
     body = f"---\n{header}---\n{text.strip()}\n".encode()
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / file_name(address)
     try:
-        fd, tmp = tempfile.mkstemp(dir=root, prefix=".url-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)  # atomic: a sync sees the old file or the new, never half
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        target = replace_article(root, file_name(address), body)
     except OSError as exc:
         raise RagError(f"Cannot save the article to {root}/ ({exc}): nothing was added.") from None
-    log.info("Saved %s from %s", target, address)
+    log.info("Fetched %s from %s", target.name, address)
     return target
