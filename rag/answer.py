@@ -29,6 +29,7 @@ from rag.evidence import Candidate, Question
 from rag.reader import Reader
 from rag.retrieval import Copy, Hit, Searcher
 from rag.store import Published, day_number
+from rag.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ LONG_SENTENCE = 160
 RECENT_POOL = 8
 RELEVANT = 0.5
 LEAD_CHARS = 1500  # where an article's lead is looked for
+#: Other articles' figures shown beside the answer's when they differ (a target revised
+#: twice shows three dates); more would bury the answer.
+OTHER_FIGURES = 2
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,8 @@ def read(
     searched, oldest first), retrieve `k` passages (of articles published in the window
     `published`), read their best sentences."""
     q = evidence.analyse(check_question(question), history)
+    if q.period:  # the window the question names, within the one asked for
+        published = q.period.narrowed(published)
     qvec = searcher.embedder.embed_query(q.search)
     if q.recent:  # the newest of the relevant passages, not the most relevant of all dates
         hits = newest(searcher.search_vector(q.search, qvec, k * RECENT_POOL, published), k)
@@ -171,7 +177,7 @@ def compose(reading: Reading) -> Answer:
     if not ranked:
         return Answer(
             q.text,
-            "The articles don't say: no passage matches the question.",
+            f"{_dont_say(q)}: no passage matches the question.",
             abstained=True,
             hits=hits,
             resolved_question=resolved,
@@ -191,36 +197,43 @@ def compose(reading: Reading) -> Answer:
             support=best.support,
             resolved_question=resolved,
         )
-    span = best.short
-    start, end = _clause(best, span) if span else (best.start, best.end)
-    chosen = [(best, start, end)]
-    second = ranked[1] if len(ranked) > 1 else None
-    if (
-        span is None
-        and second is not None
-        and second.support >= threshold
-        and second.support >= SECOND_WITHIN * best.support
-    ):
-        chosen.append((second, second.start, second.end))
+    figures = differing_figures(reading, best)
+    if figures:  # they changed over time: each figure with its date, newest first
+        chosen = [(c, *_clause(c, c.short)) for c in figures if c.short]
+    else:
+        start, end = _clause(best, best.short) if best.short else (best.start, best.end)
+        chosen = [(best, start, end)]
+        second = ranked[1] if len(ranked) > 1 else None
+        if (
+            best.short is None
+            and second is not None
+            and second.support >= threshold
+            and second.support >= SECOND_WITHIN * best.support
+        ):
+            chosen.append((second, second.start, second.end))
     verified = _verified(reading, chosen)
     citations = [c for c, _ in verified]
     if not citations:
         return Answer(
             q.text,
-            "The articles don't say: no passage could be quoted exactly.",
+            f"{_dont_say(q)}: no passage could be quoted exactly.",
             abstained=True,
             hits=hits,
             support=best.support,
             resolved_question=resolved,
         )
-    quotes = " ".join(
-        f"«{'…' if c.start > cand.start else ''}{c.quote}{'…' if c.end < cand.end else ''}» [{c.n}]"
-        for c, cand in verified
-    )
-    short = best.text[span[0] - best.start : span[1] - best.start] if span else None
-    text = f"{short} — {quotes}" if short else quotes
-    if q.recent and best.hit.date:  # "the latest…": say how recent the answer is
-        text = f"As of {best.hit.date}: {text}"
+    lead = verified[0][1]
+    short = short_text(lead)
+    if figures and len(verified) > 1:
+        text = "\n".join(
+            f"{'Earlier: ' if i else ''}{short_text(cand)} ({cand.hit.date}) — {_quoted(c, cand)}"
+            for i, (c, cand) in enumerate(verified)
+        )
+    else:
+        quotes = " ".join(_quoted(c, cand) for c, cand in verified)
+        text = f"{short} — {quotes}" if short else quotes
+        if q.recent and lead.hit.date:  # "the latest…": say how recent the answer is
+            text = f"As of {lead.hit.date}: {text}"
     return Answer(
         q.text,
         text,
@@ -231,6 +244,53 @@ def compose(reading: Reading) -> Answer:
         support=best.support,
         resolved_question=resolved,
     )
+
+
+def _quoted(c: Citation, cand: Candidate) -> str:
+    """«quote» [n], with an ellipsis where the quote is a clause of its sentence."""
+    before, after = "…" if c.start > cand.start else "", "…" if c.end < cand.end else ""
+    return f"«{before}{c.quote}{after}» [{c.n}]"
+
+
+def short_text(cand: Candidate) -> str | None:
+    if cand.short is None:
+        return None
+    return cand.text[cand.short[0] - cand.start : cand.short[1] - cand.start]
+
+
+def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:
+    """When other dated articles answer the question as surely as `best` (support at least
+    the threshold, a short answer of their own) with another figure, `best` and up to
+    OTHER_FIGURES of them, newest first: a figure that changed over time (a target raised,
+    a forecast revised) is shown with each date rather than picked silently. Else []."""
+    if best.short is None or not day_number(best.hit.date):
+        return []
+    seen = {_figure(best)}
+    articles = {best.hit.article_id, *(copy.article_id for copy in best.hit.also)}
+    others: list[Candidate] = []
+    for cand in reading.ranked[1:]:
+        if cand.support < reading.abstain_below or len(others) == OTHER_FIGURES:
+            break
+        figure = _figure(cand)
+        if (
+            figure is None
+            or figure in seen
+            or cand.hit.article_id in articles
+            or day_number(cand.hit.date) in (None, day_number(best.hit.date))
+        ):
+            continue
+        seen.add(figure)
+        articles.add(cand.hit.article_id)
+        others.append(cand)
+    if not others:
+        return []
+    return sorted([best, *others], key=lambda c: day_number(c.hit.date) or 0, reverse=True)
+
+
+def _figure(cand: Candidate) -> str | None:
+    """The short answer as compared: folded, without spaces ("100 000" is "100000")."""
+    short = short_text(cand)
+    return "".join(fold(short).split()) if short else None
 
 
 def _latest(reading: Reading) -> Answer | None:
@@ -273,14 +333,20 @@ def _latest(reading: Reading) -> Answer | None:
 
 
 def _abstention_text(q: Question, closest: list[Candidate]) -> str:
-    said = "The articles don't say."
+    said = f"{_dont_say(q)}."
     absent = closest[0].missing if closest and closest[0].gate == "absent" else frozenset()
     named = [w for w in re.findall(r"[\w’'.-]*\w", q.text) if set(terms(w)) & absent]
     if named:
-        said = f"The articles don't say: the closest passages do not mention {', '.join(named)}."
+        said = f"{_dont_say(q)}: the closest passages do not mention {', '.join(named)}."
     elif q.kind and not any(sp.kind in ACCEPTS[q.kind] for c in closest for sp in c.spans):
-        said = f"The articles don't say: none of the closest passages gives {NOUNS[q.kind]}."
+        said = f"{_dont_say(q)}: none of the closest passages gives {NOUNS[q.kind]}."
     return f"{said} The closest passages are below (closest, not an answer)."
+
+
+def _dont_say(q: Question) -> str:
+    """How an abstention begins: which articles were searched, when the question named a
+    period ("The articles published since 2026-03-01 don't say")."""
+    return f"The articles {q.period} don't say" if q.period else "The articles don't say"
 
 
 def _distinct_passages(ranked: list[Candidate]) -> list[Candidate]:

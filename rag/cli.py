@@ -179,7 +179,7 @@ def _print_answer(ans: Answer, *, streamed: str | None = None) -> None:
         print("(Machine translation by the chat model: the passages cited are the originals.)")
     label = " (closest, not an answer)" if ans.abstained else ""
     for c in ans.citations:
-        print(f"  [{c.n}] {c.title} ({c.article_id}, {c.start}-{c.end}){label}")
+        print(f"  [{c.n}] {c.title} ({_where(c.article_id, c.date, c.start, c.end)}){label}")
         if c.also_reported_by:
             also = "; ".join(f"{o.title} ({o.date or 'undated'})" for o in c.also_reported_by)
             print(f"      also reported by {len(c.also_reported_by)}: {also}")
@@ -188,6 +188,11 @@ def _print_answer(ans: Answer, *, streamed: str | None = None) -> None:
     if ans.extractive and (not ans.verified or ans.abstained != ans.extractive.abstained):
         print("Extractive answer:")
         _print_answer(ans.extractive)
+
+
+def _where(article_id: str, date: str | None, start: int, end: int) -> str:
+    """ "xiaomi.md, 2024-07-19, 0-124": the article, its date when it has one, the offsets."""
+    return ", ".join([article_id, *([date] if date else []), f"{start}-{end}"])
 
 
 def _token_printer(shown: list[str]) -> Callable[[str], None]:
@@ -200,7 +205,8 @@ def _token_printer(shown: list[str]) -> Callable[[str], None]:
 
 def _print_hits(hits: list[Hit]) -> None:
     for i, h in enumerate(hits, 1):
-        print(f"{i}. {h.title} ({h.article_id}, {h.start}-{h.end}) score {h.score:.4f}")
+        where = _where(h.article_id, h.date, h.start, h.end)
+        print(f"{i}. {h.title} ({where}) score {h.score:.4f}")
         print(f"   {h.text[:300]}")
 
 

@@ -19,6 +19,7 @@ the question and, for a question that wants a kind of answer, overlaps a span of
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -33,7 +34,8 @@ from rag.bm25 import STOPWORDS, terms
 from rag.chunking import split_sentences
 from rag.reader import Reader
 from rag.retrieval import Hit
-from rag.text import asks_for_recent, fold, without_recency
+from rag.store import Published
+from rag.text import asks_for_news, asks_for_recent, fold, named_period, without_recency
 
 #: Sentences the reader reads per question: those best by `prefilter` (cosine + word share).
 #: 8 keep the gold sentence for 0.969 of calib-split questions whose hits hold it; each costs
@@ -91,6 +93,7 @@ class Question:
     lang: str | None
     codes: frozenset[str] = frozenset()  # folded model codes ("yu7"): the same in every language
     recent: bool = False  # asks for the newest ("the latest news about Tesla")
+    period: Published | None = None  # the publication window it names ("depuis mars")
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,19 @@ def question_language(text: str) -> str | None:
     return "en" if en > fr else "fr"
 
 
-def analyse(question: str, previous: Sequence[str] = ()) -> Question:
+def analyse(
+    question: str, previous: Sequence[str] = (), *, today: dt.date | None = None
+) -> Question:
     """`previous`: the earlier questions of the conversation (as searched), oldest first.
     A follow-up ("and the second model?", "et en Europe ?") is resolved without an LLM by
-    adding the previous question's interrogative and content words it does not repeat."""
+    adding the previous question's interrogative and content words it does not repeat.
+    A period the question names ("since March", "news of May 2020") becomes a publication
+    window and leaves the words searched (a month without a year is the last one up to
+    `today`); news asked for a period is answered by the newest article of it."""
+    period, asked = None, question
+    if named := named_period(question, today or dt.date.today()):
+        period = Published(named.since, named.until)
+        question = " ".join(f"{question[: named.start]} {question[named.end :]}".split())
     own = terms(question)
     search, inherited, kind = question, [], expected_kind(question)
     if previous and _is_followup(question, own):
@@ -140,11 +152,11 @@ def analyse(question: str, previous: Sequence[str] = ()) -> Question:
         kind = kind or expected_kind(context)
     weights = {t: 0.5 for t in inherited} | {t: 1.0 for t in own}
     codes = frozenset(t for t in terms(search) if _CODE.fullmatch(t))
-    recent = asks_for_recent(question)
+    recent = asks_for_recent(question) or (period is not None and asks_for_news(asked))
     if recent:
         search = without_recency(search)
     return Question(
-        question,
+        asked,
         search,
         kind,
         weights,
@@ -152,6 +164,7 @@ def analyse(question: str, previous: Sequence[str] = ()) -> Question:
         question_language(search),
         codes,
         recent,
+        period,
     )
 
 

@@ -89,6 +89,10 @@ def day_number(date: str | None) -> int | None:
         return None
 
 
+def _day(date: str) -> int:
+    return day_number(date) or 0
+
+
 @dataclass(frozen=True)
 class Published:
     """A window of publication dates, both ends included, either end open: what `--since`
@@ -113,6 +117,19 @@ class Published:
         if self.until:
             bounds.append({"day": {"$lte": day_number(self.until)}})
         return cast(Where, bounds[0] if len(bounds) == 1 else {"$and": bounds})
+
+    def narrowed(self, other: Published | None) -> Published:
+        """The window both windows hold (it may hold no day at all)."""
+        if other is None:
+            return self
+        since = max((d for d in (self.since, other.since) if d), key=_day, default=None)
+        until = min((d for d in (self.until, other.until) if d), key=_day, default=None)
+        return Published(since, until)
+
+    def __str__(self) -> str:
+        if self.since and self.until:
+            return f"published from {self.since} to {self.until}"
+        return f"published since {self.since}" if self.since else f"published until {self.until}"
 
     def holds(self, day: int | None) -> bool:
         low, high = day_number(self.since) or 0, day_number(self.until) or 99999999

@@ -1,11 +1,13 @@
 """Text knowledge every stage shares, on the ground floor (it imports nothing of ours): folding
-for comparison, month names in English and French, and reading a calendar date."""
+for comparison, month names in English and French, reading a calendar date, and what a
+question says about time (the newest, news, a period it names)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import unicodedata
+from dataclasses import dataclass
 
 
 def fold(text: str) -> str:
@@ -69,14 +71,25 @@ def iso_date(text: str) -> str | None:
 # A question that asks for what is newest: "the latest news about Tesla", "récemment".
 _RECENT = re.compile(
     r"(?i)\b(?:latest|most recent|newest|recent(?:ly)?|lately|derni(?:ère|ères|ers)"
-    r"|récemment|récent(?:e|es|s)?|plus récent(?:e|es|s)?)\b"
+    r"|récemment|récent(?:e|es|s)?|plus récent(?:e|es|s)?|what(?:'s|’s| is) new"
+    r"|quoi de (?:neuf|nouveau))\b"
 )
 # The words around it that only say "news": left out of the search for such a question.
 _NEWS = re.compile(r"(?i)\b(?:news|nouvelles|actualités?|infos?|informations)\b")
+# Other ways to ask what was published: "what happened at Renault since March?".
+_HAPPENED = re.compile(
+    r"(?i)\b(?:what(?:'s|’s| has)? happened|what(?: has)? changed|que s['’]est-il passé"
+    r"|qu['’]est-ce qui (?:s['’]est passé|a changé))"
+)
 
 
 def asks_for_recent(question: str) -> bool:
     return bool(_RECENT.search(question))
+
+
+def asks_for_news(question: str) -> bool:
+    """Asks about what was published ("news about Tesla in March 2020"), not about a fact."""
+    return any(p.search(question) for p in (_RECENT, _NEWS, _HAPPENED))
 
 
 def without_recency(question: str) -> str:
@@ -84,3 +97,72 @@ def without_recency(question: str) -> str:
     itself if nothing else is left."""
     rest = " ".join(_NEWS.sub(" ", _RECENT.sub(" ", question)).split())
     return rest if len(rest.split()) > 1 or re.search(r"\w{3}", rest) else question
+
+
+@dataclass(frozen=True)
+class Period:
+    """A window of publication dates a question names (ISO dates, either end open), and where
+    the words naming it are in the question."""
+
+    since: str | None
+    until: str | None
+    start: int
+    end: int
+
+
+_FILLER = r"(?:(?:the|le|la|l'|beginning of|start of|début|debut|mois de|mois d')\s*)*"
+_WHEN = (
+    r"(?:(?P<day>\d{1,2})(?:er|st|nd|rd|th)?\s+)?(?P<month>[^\W\d_]{3,})?\.?,?\s*"
+    r"(?P<year>(?:19|20)\d\d)?\b"
+)
+# "since March", "depuis mars 2020", "à partir du 15 mars 2020", "after 2019"
+_FROM = re.compile(
+    rf"(?i)\b(?P<op>since|from|after|depuis|apr[eè]s|[aà] partir d[eu']?)\s*{_FILLER}{_WHEN}"
+)
+# "in March 2020", "en 2019", "pendant mai"
+_DURING = re.compile(rf"(?i)\b(?:in|en|during|pendant|durant|au cours d[eu']?)\s*{_FILLER}{_WHEN}")
+
+
+def named_period(question: str, today: dt.date) -> Period | None:
+    """The publication window a question about news (`asks_for_news`) names, or None. In a
+    question about a fact the period is what the fact is about, and the fact may be reported
+    later or in an undated text ("How many cars did Tesla sell in 2019?" was answered in
+    January 2020; "Quelle est la capitale de l'Allemagne depuis 1990 ?"). A month without a
+    year is the last such month up to `today`; "after" starts the day after the period."""
+    if not asks_for_news(question):
+        return None
+    for pattern in (_FROM, _DURING):
+        for m in pattern.finditer(question):
+            bounds = _bounds(m, today)
+            if bounds is None:
+                continue
+            first, last = bounds
+            if pattern is _DURING:
+                return Period(first.isoformat(), last.isoformat(), m.start(), m.end())
+            after = fold(m["op"]).startswith(("after", "apres"))
+            since = last + dt.timedelta(days=1) if after else first
+            return Period(since.isoformat(), None, m.start(), m.end())
+    return None
+
+
+def _bounds(m: re.Match[str], today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of the period a `_WHEN` match names, or None."""
+    month = MONTHS.get(fold(m["month"] or ""))
+    if m["month"] and month is None and m["year"]:
+        return None  # "in Europe 2020": not a period
+    if month is None and (m["day"] or not m["year"]):
+        return None
+    if m["year"]:
+        year = int(m["year"])
+    else:  # the last such month up to today
+        year = today.year if month and month <= today.month else today.year - 1
+    if month is None:
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    first = dt.date(year, month, 1)
+    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    if m["day"]:
+        try:
+            first = last = first.replace(day=int(m["day"]))
+        except ValueError:
+            return None
+    return first, last

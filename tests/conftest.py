@@ -26,6 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 TEST_ARTICLES = ROOT / "tests" / "data" / "articles"
 SEED_ID = "000_f32d863d3c202223.txt"
+#: Two dated articles giving a delivery target, then the same target raised (name -> text).
+REVISED_TARGET = {
+    "xiaomi-mars.md": "---\ntitle: Xiaomi fixe son objectif\ndate: 2024-03-28\n---\n"
+    "Xiaomi a présenté jeudi sa première voiture électrique, la SU7. Le groupe vise 100 000 "
+    "livraisons de SU7 en 2024, a indiqué son PDG Lei Jun lors du lancement à Pékin.\n",
+    "xiaomi-juillet.md": "---\ntitle: Xiaomi relève son objectif\ndate: 2024-07-19\n---\n"
+    "Porté par une demande record, Xiaomi relève son objectif : le constructeur vise désormais "
+    "120 000 livraisons de SU7 en 2024. L'usine de Pékin tourne en deux équipes.\n",
+}
 
 
 @pytest.fixture(scope="session")

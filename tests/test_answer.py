@@ -6,6 +6,7 @@ for the module with the real multilingual model.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -18,12 +19,14 @@ from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 from rag.answer import Answer, answer, check_question
 from rag.answer_types import Kind, expected_kind, find_spans
 from rag.articles import load_article
+from rag.bm25 import terms
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.evaluate import holds
 from rag.evidence import analyse
+from rag.store import Published
 
 TRAM = """Douai inaugure sa ligne de tram
 La nouvelle ligne de tramway de Douai sera mise en service le 14 septembre 2026, a annoncé la \
@@ -269,6 +272,39 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
 )
 def test_expected_kind(question: str, kind: Kind | None) -> None:
     assert expected_kind(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("question", "since", "until", "searched"),
+    [
+        ("Quoi de neuf chez Tesla depuis mars ?", "2026-03-01", None, "chez Tesla ?"),
+        ("What happened at Renault since December?", "2025-12-01", None, None),
+        ("News about Tesla in March 2020", "2020-03-01", "2020-03-31", "about Tesla"),
+        ("Les nouvelles de Renault en 2020", "2020-01-01", "2020-12-31", None),
+        ("Les infos Tesla à partir du 15 mars 2020", "2020-03-15", None, None),
+        ("What changed at Xiaomi after 2024?", "2025-01-01", None, None),
+        ("Qu'est-ce qui a changé chez Xiaomi après février 2024 ?", "2024-03-01", None, None),
+        # In a question about a fact, the period is what the fact is about, not a window:
+        # Tesla's 2019 sales were reported in January 2020, and a text need not be dated.
+        ("How many cars did Tesla sell in 2019?", None, None, None),
+        ("Quelle est la capitale de l'Allemagne depuis 1990 ?", None, None, None),
+        ("Parliament typically sits from February to late what?", None, None, None),
+        ("Tesla news in Europe since Tuesday", None, None, None),
+        ("News since 31 February 2020", None, None, None),
+    ],
+)
+def test_a_period_named_in_a_question_is_a_publication_window(
+    question: str, since: str | None, until: str | None, searched: str | None
+) -> None:
+    q = analyse(question, today=dt.date(2026, 11, 30))
+    assert q.text == question
+    if since is None and until is None:
+        assert q.period is None
+        return
+    assert q.period == Published(since, until)
+    assert not set(terms(q.search)) & {"mars", "march", "2020", "2024", "depuis", "since"}
+    if searched:
+        assert q.search == searched
 
 
 def test_spans_of_news_shapes() -> None:

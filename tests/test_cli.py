@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEED_ID
+from conftest import REVISED_TARGET, ROOT, SEED_ID
 
 from rag.cli import main
 from rag.embeddings import Embedder
@@ -220,6 +220,48 @@ def test_the_latest_news_comes_from_the_newest_article_about_it(
         assert "2020-05-20" in ans["answer"] and "Fremont" in ans["citations"][0]["quote"]
     _, [ans] = run(capsys, "ask", "What are the latest news about Rivian?", *dirs)
     assert ans["abstained"]  # no article names Rivian: no "latest news" from another maker
+
+    # A period the question names is a window: the newest article about it within the period.
+    for question, article in (
+        ("Quoi de neuf chez Tesla en mars 2020 ?", "tesla-mar.md"),
+        ("News about Tesla in January 2020", "tesla-jan.md"),
+        ("What's new at Tesla since April 2020?", "tesla-may.md"),
+    ):
+        _, [ans] = run(capsys, "ask", question, *dirs)
+        assert not ans["abstained"], (question, ans)
+        assert [c["article"] for c in ans["citations"]] == [article], question
+    _, [ans] = run(capsys, "ask", "Quoi de neuf chez Tesla depuis juillet 2020 ?", *dirs)
+    assert ans["abstained"] and not ans["citations"]
+    assert ans["answer"].startswith("The articles published since 2020-07-01 don't say")
+    # Within the window asked for on the command line too: both must hold.
+    _, [ans] = run(capsys, "ask", "News about Tesla in 2020", "--until", "2020-03-31", *dirs)
+    assert [c["article"] for c in ans["citations"]] == ["tesla-mar.md"]
+
+
+def test_a_figure_that_changed_is_shown_with_each_date_newest_first(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, embedder: Embedder
+) -> None:
+    root = tmp_path / "revised"
+    root.mkdir()
+    for name, text in REVISED_TARGET.items():
+        (root / name).write_text(text, encoding="utf-8")
+    dirs = ["--articles", str(root), "--index", str(tmp_path / "revised-index")]
+    run(capsys, "index", *dirs)
+    for question in (
+        "How many SU7 deliveries does Xiaomi target for 2024?",
+        "Combien de livraisons de SU7 Xiaomi vise-t-il en 2024 ?",
+    ):
+        _, [ans] = run(capsys, "ask", question, "--json", *dirs)
+        assert not ans["abstained"], ans
+        newest, earlier = ans["answer"].splitlines()
+        assert newest.startswith("120 000 (2024-07-19) — «") and newest.endswith("[1]")
+        assert earlier.startswith("Earlier: 100 000 (2024-03-28) — «")
+        assert [(c["article"], c["date"]) for c in ans["citations"]] == [
+            ("xiaomi-juillet.md", "2024-07-19"),
+            ("xiaomi-mars.md", "2024-03-28"),
+        ]
+    assert main(["ask", "How many SU7 deliveries does Xiaomi target for 2024?", *dirs]) == 0
+    assert "[2] Xiaomi fixe son objectif (xiaomi-mars.md, 2024-03-28, " in capsys.readouterr().out
 
 
 WIRE = (

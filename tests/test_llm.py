@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_ID, SEEDS, TEST_ARTICLES, make_engine
+from conftest import REVISED_TARGET, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 from langchain_ollama import ChatOllama
 from langchain_openai import ChatOpenAI
 from llm_stub import Reply, StubServer
@@ -390,6 +390,26 @@ def test_a_question_the_reader_ruled_out_never_reaches_the_model(
     ans = llm_engine.ask("How much does the Xiaomi SU7 cost?")
     assert ans.abstained and ans.mode == "llm" and not stub.requests
     assert "price" in ans.text and ans.citations  # the closest passages, as extractive mode
+
+
+def test_a_figure_that_changed_reaches_the_model_dated_and_none_is_left_out(
+    tmp_path: Path, embedder: Embedder, stub: StubServer
+) -> None:
+    engine = _synced_llm_engine(tmp_path / "articles", embedder, stub, REVISED_TARGET)
+    stub.reply = lambda msgs: "Xiaomi targets 120 000 SU7 deliveries in 2024 [1]."
+    ans = engine.ask("How many SU7 deliveries does Xiaomi target for 2024?")
+
+    prompt = stub.requests[-1]["messages"][-1]["content"]
+    assert prompt.startswith("[1] Xiaomi relève son objectif (2024-07-19, newest):\n")
+    assert "\n\n[2] Xiaomi fixe son objectif (2024-03-28):\n" in prompt
+    assert llm.FIGURES_NOTE in prompt
+    # The model gave the newest figure only: the other one is added, dated, and verified.
+    assert ans.text.endswith("[1]. On 2024-03-28: 100 000 [2].")
+    assert ans.verified and not ans.problems, ans.problems
+    assert [(c.article_id, c.date) for c in ans.citations] == [
+        ("xiaomi-juillet.md", "2024-07-19"),
+        ("xiaomi-mars.md", "2024-03-28"),
+    ]
 
 
 def test_a_reply_that_only_repeats_the_question_is_no_answer(
