@@ -131,7 +131,8 @@ def read(
         published = q.period.narrowed(published)
     qvec = searcher.embedder.embed_query(q.search)
     if q.recent:  # the newest of the relevant passages, not the most relevant of all dates
-        hits = newest(searcher.search_vector(q.search, qvec, k * RECENT_POOL, published), k)
+        pool = searcher.search_vector(q.search, qvec, k * RECENT_POOL, published)
+        hits = newest(pool, k, about=_names(q))
     else:
         hits = searcher.search_vector(q.search, qvec, k, published)
     article_text = functools.cache(searcher.store.article_text)  # one read per article
@@ -139,19 +140,28 @@ def read(
     return Reading(q, hits, ranked, reader.card["abstain_below"], article_text)
 
 
-def newest(hits: Sequence[Hit], k: int) -> list[Hit]:
-    """The k newest of the relevant hits (fused score at least RELEVANT of the best), dated
-    ones first, newest first; then the rest by score."""
+def newest(hits: Sequence[Hit], k: int, about: frozenset[str] = frozenset()) -> list[Hit]:
+    """The k newest of the relevant hits, dated ones first, newest first, those whose title
+    names everything in `about` (folded terms) before those that only mention it; then the
+    rest by score. Relevant: a fused score at least RELEVANT of the best, or a title that
+    names `about` (a short question such as "quoi de neuf chez Tesla ?" scores an article
+    that says "chez" higher than one titled on Tesla)."""
     if not hits:
         return []
     floor = RELEVANT * max(h.score for h in hits)
+    titled = {h.chunk_id for h in hits if about and about <= set(terms(h.title))}
     dated = sorted(
-        (h for h in hits if day_number(h.date) and h.score >= floor),
-        key=lambda h: (day_number(h.date) or 0, h.score),
+        (h for h in hits if day_number(h.date) and (h.score >= floor or h.chunk_id in titled)),
+        key=lambda h: (h.chunk_id in titled, day_number(h.date), h.score),
         reverse=True,
     )
     rest = [h for h in hits if h not in dated]
     return (dated + rest)[:k]
+
+
+def _names(q: Question) -> frozenset[str]:
+    """The names a question asks about (its entities that are not numbers)."""
+    return frozenset(e for e in q.entities if not e.replace(".", "").replace(",", "").isdigit())
 
 
 def answer(
@@ -183,7 +193,9 @@ def compose(reading: Reading) -> Answer:
             resolved_question=resolved,
         )
     best, threshold = ranked[0], reading.abstain_below
-    if best.support < threshold and (latest := _latest(reading)) is not None:
+    # News is answered by the newest article's lead; a question for the newest fact, by the
+    # reader, unless it finds no answer.
+    if (q.news or best.support < threshold) and (latest := _latest(reading)) is not None:
         return latest
     if best.support < threshold:
         closest = _distinct_passages(ranked)[:CLOSEST]
@@ -295,13 +307,14 @@ def _figure(cand: Candidate) -> str | None:
 
 def _latest(reading: Reading) -> Answer | None:
     """For "the latest news about X" (no particular fact asked): the lead of the newest
-    article among the relevant passages that name X, with its date; None for any other
-    question."""
+    article among the relevant passages that name X (`newest`: one whose title does first),
+    with its date; None for any other question."""
     q = reading.question
     if not q.recent or q.kind is not None:
         return None
-    # About X: the passage (or its title) names every name the question does, in any language.
-    names = {e for e in q.entities if not e.replace(".", "").replace(",", "").isdigit()}
+    # About X: the passage (or its title) names every name the question does, in any language
+    # (`newest` put the articles whose title names it first).
+    names = _names(q)
     hit = next(
         (
             h

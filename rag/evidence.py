@@ -93,6 +93,7 @@ class Question:
     lang: str | None
     codes: frozenset[str] = frozenset()  # folded model codes ("yu7"): the same in every language
     recent: bool = False  # asks for the newest ("the latest news about Tesla")
+    news: bool = False  # asks what was published ("news about Tesla"), not for a fact
     period: Published | None = None  # the publication window it names ("depuis mars")
 
 
@@ -152,7 +153,7 @@ def analyse(
         kind = kind or expected_kind(context)
     weights = {t: 0.5 for t in inherited} | {t: 1.0 for t in own}
     codes = frozenset(t for t in terms(search) if _CODE.fullmatch(t))
-    recent = asks_for_recent(question) or (period is not None and asks_for_news(asked))
+    recent = asks_for_recent(asked)
     if recent:
         search = without_recency(search)
     return Question(
@@ -164,6 +165,7 @@ def analyse(
         question_language(search),
         codes,
         recent,
+        asks_for_news(asked),
         period,
     )
 

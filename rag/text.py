@@ -71,11 +71,13 @@ def iso_date(text: str) -> str | None:
 # A question that asks for what is newest: "the latest news about Tesla", "récemment".
 _RECENT = re.compile(
     r"(?i)\b(?:latest|most recent|newest|recent(?:ly)?|lately|derni(?:ère|ères|ers)"
-    r"|récemment|récent(?:e|es|s)?|plus récent(?:e|es|s)?|what(?:'s|’s| is) new"
+    r"|récemment|récent(?:e|es|s)?|plus récent(?:e|es|s)?)\b"
+)
+# The words that only say "news": left out of the search for such a question.
+_NEWS = re.compile(
+    r"(?i)\b(?:news|nouvelles|actualités?|infos?|informations|what(?:'s|’s| is) new"
     r"|quoi de (?:neuf|nouveau))\b"
 )
-# The words around it that only say "news": left out of the search for such a question.
-_NEWS = re.compile(r"(?i)\b(?:news|nouvelles|actualités?|infos?|informations)\b")
 # Other ways to ask what was published: "what happened at Renault since March?".
 _HAPPENED = re.compile(
     r"(?i)\b(?:what(?:'s|’s| has)? happened|what(?: has)? changed|que s['’]est-il passé"
@@ -84,12 +86,14 @@ _HAPPENED = re.compile(
 
 
 def asks_for_recent(question: str) -> bool:
-    return bool(_RECENT.search(question))
+    """Asks for the newest: "latest", "récemment", or news ("what's new at Tesla?")."""
+    return bool(_RECENT.search(question)) or asks_for_news(question)
 
 
 def asks_for_news(question: str) -> bool:
-    """Asks about what was published ("news about Tesla in March 2020"), not about a fact."""
-    return any(p.search(question) for p in (_RECENT, _NEWS, _HAPPENED))
+    """Asks about what was published ("news about Tesla", "what happened since March?"),
+    answered by the articles' own leads, rather than about a fact."""
+    return bool(_NEWS.search(question) or _HAPPENED.search(question))
 
 
 def without_recency(question: str) -> str:
@@ -124,12 +128,12 @@ _DURING = re.compile(rf"(?i)\b(?:in|en|during|pendant|durant|au cours d[eu']?)\s
 
 
 def named_period(question: str, today: dt.date) -> Period | None:
-    """The publication window a question about news (`asks_for_news`) names, or None. In a
+    """The publication window a question about news or the newest names, or None. In a
     question about a fact the period is what the fact is about, and the fact may be reported
     later or in an undated text ("How many cars did Tesla sell in 2019?" was answered in
     January 2020; "Quelle est la capitale de l'Allemagne depuis 1990 ?"). A month without a
     year is the last such month up to `today`; "after" starts the day after the period."""
-    if not asks_for_news(question):
+    if not asks_for_recent(question):
         return None
     for pattern in (_FROM, _DURING):
         for m in pattern.finditer(question):
