@@ -29,8 +29,7 @@ from bench.calibrate_reader import POSITIVE, SEED, Engines, K, _orangesum, quest
 from rag.answer import Answer
 from rag.engine import Engine
 from rag.evaluate import QAItem, holds, judge, percentile
-from rag.evidence import question_language
-from rag.llm import numbers
+from rag.text import numbers, question_language
 
 DOC = Path("docs/benchmarks.md")
 #: The sets asked, in the order of the table; the SQuAD and PIAF ones are sampled to `--n`.

@@ -38,10 +38,9 @@ import torch
 
 from bench.splits import assign, squad_articles
 from rag import reader
-from rag.bm25 import terms
-from rag.chunking import split_sentences
 from rag.config import Settings
 from rag.e5_convert import ensure_e5_model
+from rag.text import split_sentences, terms
 
 log = logging.getLogger("bench.train_reader")
 OUT = Path("bench/out/reader")

@@ -22,14 +22,12 @@ from dataclasses import dataclass, field, replace
 
 from rag import evidence
 from rag.answer_types import ACCEPTS, NOUNS
-from rag.bm25 import terms
-from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
 from rag.retrieval import Copy, Hit, Searcher
 from rag.store import Published, day_number
-from rag.text import fold
+from rag.text import fold, split_sentences, terms
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rag.text import fold
+from rag.text import MONTH_NAMES, NUMBER, SCALES, fold, word_set
 
 
 class Kind(StrEnum):
@@ -139,14 +139,20 @@ def expected_kind(question: str) -> Kind | None:
 
 
 # -- spans -------------------------------------------------------------------------------------
-_MONTHS_FR = (
-    r"janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre"
-    r"|novembre|d[ée]cembre|janv\.|f[ée]vr?\.|avr\.|juil\.|sept\.|oct\.|nov\.|d[ée]c\."
-)
-_MONTHS_EN = (
-    r"January|February|March|April|May|June|July|August|September|October|November"
-    r"|December|Jan\.|Feb\.|Mar\.|Apr\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\."
-)
+def _month_pattern(names: str, *, skip: frozenset[str] = frozenset()) -> str:
+    """A full month name, or an abbreviation with its dot; accents optional ("fevrier")."""
+
+    def written(name: str) -> str:
+        return "".join(f"[{fold(c)}{c}]" if fold(c) != c.lower() else re.escape(c) for c in name)
+
+    full, *short = names.split()
+    return "|".join([written(full), *(written(a) + r"\." for a in short if a not in skip)])
+
+
+# French months in any case; English ones capitalised ("may", "march" are verbs), and not
+# "Jun." or "Jul.", which end names ("Lei Jun.").
+_MONTHS_FR = "|".join(_month_pattern(french) for french, _ in MONTH_NAMES)
+_MONTHS_EN = "|".join(_month_pattern(en, skip=frozenset({"Jun", "Jul"})) for _, en in MONTH_NAMES)
 _MONTH = rf"(?:(?i:{_MONTHS_FR})|{_MONTHS_EN})(?<=\.|\w)(?!\w)"
 _YEAR = r"(?:1[0-9]{3}|20[0-9]{2})(?![\d,.]\d)"
 _DAY = r"(?:1er|[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)?"
@@ -181,8 +187,8 @@ _DATE = re.compile(
         ]
     )
 )
-_NUM = r"(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:,\d{3})+(?![\d])|\d+)(?:[.,]\d+)?"
-_SCALE = r"(?:\s*(?i:millions?|milliards?|billions?|trillions?|thousand|mille|bn|mn|m\b|md\b|k\b))?"
+_NUM = rf"(?:{NUMBER})"
+_SCALE = rf"(?:\s*(?i:{'|'.join(sorted(SCALES, key=len, reverse=True))})\b)?"
 _CURRENCY = (
     r"(?:€|\$|£|¥|(?i:(?:d['’]\s*|of\s+)?(?:euros?|dollars?|yuans?|yens?|livres?"
     r"|pounds?|francs?|roubles?|wons?|CHF|USD|EUR|GBP)\b))"
@@ -205,11 +211,7 @@ _NAME = re.compile(
 
 
 # Capitalised words that open sentences or are function words, never names by themselves.
-def _folded_words(spaced: str) -> frozenset[str]:
-    return frozenset(fold(w) for w in spaced.split())
-
-
-_NOT_NAMES = _folded_words("""
+_NOT_NAMES = word_set("""
     le la les l un une des du de d au aux ce cette ces cet il elle ils elles on nous vous je
     selon mais et ou donc or ni car pour dans sur avec sans par en a apres avant depuis
     pendant lors alors ainsi cependant toutefois neanmoins enfin desormais puis quand si

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from rag.errors import ArticleError
-from rag.text import iso_date
+from rag.text import detect_language, iso_date
 
 logger = logging.getLogger(__name__)
 
@@ -283,27 +283,6 @@ def _parse_pdf(data: bytes, aid: str) -> tuple[str, dict[str, Any]]:
     text = "\n\n".join(p for p in pages if p).replace("\x00", "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, {"title": str(title).strip()} if title and str(title).strip() else {}
-
-
-# Frequent function words that the other language rarely uses ("a", "on", "an" are in both).
-_FR_WORDS = """le la les des du de et est un une dans pour que qui sur au aux pas ne il elle nous
-vous ce cette ces avec par sont ont été mais ou leur plus d l qu n se sa ses son"""
-_EN_WORDS = """the and of to in is that for it with was are by this be at from have has which not
-were their but its or had will would been they he she we who"""
-_STOPWORDS = {"fr": frozenset(_FR_WORDS.split()), "en": frozenset(_EN_WORDS.split())}
-
-
-def detect_language(text: str) -> str | None:
-    """Guess French or English ("fr"/"en") from stopword counts; None if too short or mixed."""
-    words = re.findall(r"[^\W\d_]+", text[:5000].lower())
-    if len(words) < 8:
-        return None
-    counts = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
-    (best, top), (_, second) = sorted(counts.items(), key=lambda kv: -kv[1])
-    # A real article has roughly a third stopwords; demand a clear margin over the other list.
-    if top >= 3 and top >= 0.1 * len(words) and top >= 2 * second:
-        return best
-    return None
 
 
 def _name_title(path: Path) -> str | None:

@@ -9,28 +9,11 @@ stopwords. It keeps no state on disk: `retrieval` rebuilds it when the index cha
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from rag.text import fold
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOPWORDS = """
-a an and are as at be by for from has have he her his how in is it its of on or she that
-the their there they this to was were what when where which who why will with do does did
-can could would should you your we our i me my not no than then so if but about into over
-au aux avec ce ces cet cette dans de des du elle en et eux il ils je la le les leur leurs
-lui ma mais me meme mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses
-son sur ta te tes toi ton tu un une vos votre vous c d j l m n s t y est sont ete etre avoir
-ont comme plus quand quel quelle quels quelles combien pourquoi comment
-"""
-STOPWORDS = frozenset(_STOPWORDS.split())
-
-
-def terms(text: str) -> list[str]:
-    return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS]
+from rag.text import terms
 
 
 class Match(NamedTuple):

@@ -1,8 +1,7 @@
-"""Chunking: split an article's text into sentence-aligned chunks with exact character offsets.
+"""Chunking: pack an article's sentences (`rag.text.split_sentences`) into chunks with exact
+character offsets.
 
-`split_sentences` is a small rule-based splitter tuned for scraped French and English news
-(missing spaces after full stops, abbreviations, `2.9`/`100 000`, « » quotes, ` ;`/` ?`
-spacing). `chunk_text` packs whole sentences into chunks of about `TARGET_CHARS`, never over
+`chunk_text` packs whole sentences into chunks of about `TARGET_CHARS`, never over
 `MAX_CHARS` (multilingual-e5 reads at most 512 tokens), preferring paragraph breaks.
 Every chunk is an exact slice, `text[start:end]`, that starts and ends on non-whitespace, so a
 citation can quote it verbatim.
@@ -16,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_text_splitters import TextSplitter
 
 from rag.articles import Article
+from rag.text import LINE_BREAK, add_trimmed, split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -33,33 +32,6 @@ MAX_CHARS = 1000
 CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
 SENTENCES_FINGERPRINT = "+sentences-v1"  # chunk_sentences, when sentence vectors are on
 
-# Every line break ends a sentence; these are the characters str.splitlines() breaks on.
-_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-# Terminal punctuation, then any closing quotes/brackets, which belong to the sentence they end
-# (French writes `fin. »` with a (narrow) no-break space). A `"` or `’` followed by a letter
-# opens the next sentence (or is an apostrophe), so it is not taken.
-_TERMINAL = re.compile(r"([.!?…‽]+)((?:[ \t\u00a0\u202f]*»|[”)\]}]|[\"'’](?!\w))*)")
-
-
-def _words(spaced: str) -> frozenset[str]:
-    return frozenset(spaced.split())
-
-
-# Words that a full stop follows without ending the sentence. Case matters for titles
-# ("Me" is Maître, "me." ends English sentences).
-_TITLES = _words(
-    "M MM Mme Mmes Mlle Mlles Me Mgr Dr Pr Prof St Ste Mr Mrs Ms Jr Sr Gen Gén Col Lt Sgt Capt "
-    "Rev Hon Sen Rep Gov Inc Ltd Corp Co Cie Bros Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov "
-    "Dec"
-)
-_LOWER_ABBREVIATIONS = _words("vs cf ex env av bd approx ca resp viz al éd coll")
-# Abbreviations that usually precede a number ("p. 12", "art. 3", "janv. 2025").
-_BEFORE_NUMBER = _words(
-    "c p pp no n nr nº art fig vol ch chap sect réf ref tél tel janv févr fév avr juil sept oct "
-    "nov déc"
-)
-_ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[IVXLC]{1,6}|[A-Za-z])")  # "1. Le point" or "II. Les"
-
 
 @dataclass(frozen=True)
 class Chunk:
@@ -68,87 +40,6 @@ class Chunk:
     start: int
     end: int
     text: str
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans `(start, end)` in order, without surrounding whitespace.
-
-    A line break always ends a sentence. Within a line, `. ! ? …` (with any closing quotes)
-    end one when the next word does not start in lower case, except after abbreviations,
-    initials, dotted acronyms and list numbers; with no space after, only before a
-    capitalised word that follows a real word ("Pyrénées.Alors").
-    """
-    spans: list[tuple[int, int]] = []
-    line_start = 0
-    for brk in [*_LINE_BREAK.finditer(text), None]:
-        line_end = brk.start() if brk else len(text)
-        start = line_start
-        for match in _TERMINAL.finditer(text, line_start, line_end):
-            if _ends_sentence(text, start, match, line_end):
-                _add_trimmed(text, start, match.end(), spans)
-                start = match.end()
-        _add_trimmed(text, start, line_end, spans)
-        line_start = brk.end() if brk else len(text)
-    return spans
-
-
-def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int) -> bool:
-    nxt = match.end()
-    while nxt < line_end and text[nxt].isspace():
-        nxt += 1
-    if nxt == line_end:
-        return True
-    char, spaced = text[nxt], nxt > match.end()
-    is_period = match.group(1) == "."
-    if not spaced:
-        # Scraped text loses spaces: "Pyrénées.Alors que" is two sentences, but "2.9",
-        # "U.S." and "www.xiaomi.com" are not, hence: a capitalised word must follow.
-        after = text[nxt + 1] if nxt + 1 < line_end else " "
-        if not (
-            (char.isupper() and (after.islower() or after in "’'" or after.isspace()))
-            or char in "«“"
-        ):
-            return False
-        if is_period and len(_word_before(text, match.start())) < 2:
-            return False
-        words = text[max(start, match.start() - 200) : match.start()].split()
-        token = words[-1].lower() if words else ""
-        return not ("://" in token or "@" in token or token.startswith("www."))
-    if char.islower() or char in ",;:.)]}%»":  # "etc. et", "« Oui ? » a-t-il dit"
-        return False
-    if not is_period:
-        return True
-    word = _word_before(text, match.start())
-    if (
-        (len(word) == 1 and word.isupper())
-        or word in _TITLES
-        or word.lower() in _LOWER_ABBREVIATIONS
-    ):
-        return False  # initials and "M. Dupont", "Dr. Wang", "p. ex. Le", "vs. Apple"; not "2 s."
-    if "." in word and all(p.isalpha() and len(p) <= 2 for p in word.split(".")):
-        return False  # "U.S. President", "e.g. Apple", "Ph.D. Thesis"
-    if char.isdigit() and word.lower() in _BEFORE_NUMBER:
-        return False
-    head = text[start : match.start()] if match.start() - start <= 20 else "long sentence"
-    return not _ENUMERATOR.fullmatch(head.strip())
-
-
-def _word_before(text: str, end: int) -> str:
-    """The run of letters, digits and inner dots just before `end` ("U.S" in "U.S.")."""
-    start = end
-    # Bounded: a long run without spaces (a URL, base64) must not make splitting quadratic.
-    while start > max(0, end - 40) and (text[start - 1].isalnum() or text[start - 1] == "."):
-        start -= 1
-    return text[start:end].lstrip(".")
-
-
-def _add_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start < end:
-        spans.append((start, end))
 
 
 def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
@@ -163,11 +54,11 @@ def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[i
         half = max_chars // 2
         cuts = [i for i in spaces if i >= half] or [i for i in puncts if i >= half] or spaces
         cut = start + 1 + (max(cuts) if cuts else max_chars - 1)
-        _add_trimmed(text, start, cut, pieces)
+        add_trimmed(text, start, cut, pieces)
         start = cut
         while start < end and text[start].isspace():
             start += 1
-    _add_trimmed(text, start, end, pieces)
+    add_trimmed(text, start, end, pieces)
     return pieces
 
 
@@ -206,7 +97,7 @@ def _paragraph_ends(text: str, units: list[tuple[int, int]]) -> list[int]:
     ends; 0 for the other units. A heading (a short line with no final punctuation) counts as
     part of the paragraph after it, so that it starts a chunk instead of ending one."""
     opens = [
-        i == 0 or bool(_LINE_BREAK.search(text, units[i - 1][1], u[0])) for i, u in enumerate(units)
+        i == 0 or bool(LINE_BREAK.search(text, units[i - 1][1], u[0])) for i, u in enumerate(units)
     ]
     ends = [0] * len(units)
     last = following = 0  # where the current paragraph ends; where the next one ends

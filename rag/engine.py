@@ -22,6 +22,7 @@ from rag.indexer import Progress, SyncReport, sync
 from rag.reader import Reader, load_reader
 from rag.retrieval import Hit, HybridRetriever, Searcher
 from rag.store import ArticleRecord, Published, Store, open_store
+from rag.text import question_language
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -140,7 +141,6 @@ class Engine:
         """A summary of one article by the chat model (`settings.llm`), cited and verified,
         streamed to `on_token`; in the language of the conversation's last question, else
         English."""
-        from rag.evidence import question_language
         from rag.llm import summarize
 
         language = (question_language(history[-1].question) if history else None) or "en"

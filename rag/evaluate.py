@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer
-from rag.chunking import split_sentences
 from rag.engine import Engine
 from rag.errors import RagError
-from rag.text import fold
+from rag.text import fold, split_sentences
 
 log = logging.getLogger(__name__)
 

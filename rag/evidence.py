@@ -29,13 +29,22 @@ from typing import Any
 import numpy as np
 
 from rag.answer_types import ACCEPTS, Kind, Span, expected_kind, find_spans
-from rag.articles import detect_language
-from rag.bm25 import STOPWORDS, terms
-from rag.chunking import split_sentences
 from rag.reader import Reader
 from rag.retrieval import Hit
 from rag.store import Published
-from rag.text import asks_for_news, asks_for_recent, fold, named_period, without_recency
+from rag.text import (
+    STOPWORDS,
+    asks_for_news,
+    asks_for_recent,
+    detect_language,
+    fold,
+    named_period,
+    question_language,
+    split_sentences,
+    terms,
+    without_recency,
+    word_set,
+)
 
 #: Sentences the reader reads per question: those best by `prefilter` (cosine + word share).
 #: 8 keep the gold sentence for 0.969 of calib-split questions whose hits hold it; each costs
@@ -55,29 +64,17 @@ PREFIX = 5  # terms sharing their first 5 letters match ("model"/"modèle", "liv
 _CODE = re.compile(r"(?=.*\d)(?=.*[a-z])(?!\d+(?:st|nd|rd|th|er|re|e|eme|s)$)(?![qhst]\d$)\w+")
 
 
-def _words(spaced: str) -> frozenset[str]:
-    return frozenset(spaced.split())
-
-
 _WH = re.compile(
     r"(?i)\b(when|where|who|whom|whose|what|which|why|how(?: many| much| long| old)?|quand|où"
     r"|qui|quel(?:le)?s?|combien|comment|pourquoi)\b"
-)
-_EN_HINTS = _words(
-    "the a an is are was were do does did of to in what when where who which how why will "
-    "would has have summarize summarise summary give tell about"
-)
-_FR_HINTS = _words(
-    "le la les des du de est sont un une que qui quoi quand quel quelle quels quelles "
-    "combien comment pourquoi ou a au aux dans pour sur l d résume résumer résumez peux"
 )
 _FOLLOWUP_LEAD = re.compile(
     r"(?i)^\s*(and|et|what about|how about|and what about|et pour|et concernant|et quant|also"
     r"|aussi|same for|pareil pour|idem)\b"
 )
 # Capitalised in questions, but roles rather than names: they are not matched as entities.
-_ROLES = _words("ceo coo cfo cto pdg dg drh president ministre minister")
-_PRONOUNS = _words(
+_ROLES = word_set("ceo coo cfo cto pdg dg drh president ministre minister")
+_PRONOUNS = word_set(
     "it its they them their he she him his her this that these those there il elle ils "
     "elles lui leur leurs celui celle ceux celles cela ça y"
 )
@@ -114,14 +111,6 @@ class Candidate:
     short_confidence: float = 0.0
     gate: str | None = None  # why the sentence cannot be the answer: "absent" or "type"
     missing: frozenset[str] = frozenset()  # for "absent": the question's terms it lacks
-
-
-def question_language(text: str) -> str | None:
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    en, fr = sum(w in _EN_HINTS for w in words), sum(w in _FR_HINTS for w in words)
-    if en == fr:
-        return detect_language(text)
-    return "en" if en > fr else "fr"
 
 
 def analyse(

@@ -42,9 +42,6 @@ from rag.answer import (
     short_text,
     verified_slice,
 )
-from rag.articles import detect_language
-from rag.bm25 import terms
-from rag.chunking import split_sentences
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import ConfigError, LLMError
@@ -52,7 +49,7 @@ from rag.evidence import Candidate
 from rag.reader import Reader
 from rag.retrieval import Hit, Searcher
 from rag.store import Published, day_number
-from rag.text import MONTHS, fold
+from rag.text import claims, detect_language, fold, numbers, split_sentences, terms
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -129,54 +126,6 @@ CONDENSE_PROMPT = ChatPromptTemplate.from_messages(
     ]
 )
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-# A number glued to the letters before it is part of a name ("SU7", "A320"), not a claim,
-# except after a lone Q, H or T: a quarter, half or term ("Q1 2025").
-_ALONE = r"(?:(?<![^\W_])|(?<=\b[QHT]))"
-_NUMBER = re.compile(
-    rf"{_ALONE}\d{{1,3}}(?:[ \u00a0\u202f]\d{{3}})+(?!\d)(?:[.,]\d+)?|{_ALONE}\d+(?:[.,]\d+)*"
-)
-_SCALES = {
-    "million": 1e6,
-    "millions": 1e6,
-    "milliard": 1e9,
-    "milliards": 1e9,
-    "billion": 1e9,
-    "billions": 1e9,
-    "thousand": 1e3,
-    "mille": 1e3,
-}
-# Words for small numbers and ordinals: "premier trimestre" backs "Q1", "three" backs "3".
-# Not "one", "un", "une": as articles and pronouns they are in nearly every passage, so any
-# claimed "1" would be backed.
-_WORDS = {
-    w: float(i)
-    for i, ws in enumerate(
-        [
-            "zero zéro",
-            "first premier première 1er 1re",
-            "two deux second seconde deuxième",
-            "three trois third troisième",
-            "four quatre fourth quatrième",
-            "five cinq fifth cinquième",
-            "six sixth sixième",
-            "seven sept seventh septième",
-            "eight huit eighth huitième",
-            "nine neuf ninth neuvième",
-            "ten dix tenth dixième",
-            "eleven onze",
-            "twelve douze",
-        ]
-    )
-    for w in ws.split()
-}
-
-# Month names a reply may claim: a month must be in the passage it cites. Not the short
-# abbreviations ("Jun" is Lei Jun, "Mar", "Jan" are names) nor "sept" (seven).
-_MONTHS = {  # as negative values: a month never backs a number ("December" is not 112)
-    name: -float(month)
-    for name, month in MONTHS.items()
-    if (len(name) >= 4 or name == "mai") and name != "sept"
-}
 
 
 def make_chat_model(spec: str, settings: Settings) -> BaseChatModel:
@@ -597,15 +546,15 @@ def recite(reply: str, hits: Sequence[Hit], embedder: Embedder) -> tuple[str, in
     closeness: np.ndarray | None = None
     for i, sentence in enumerate(sentences):
         marked = {int(x) for m in _MARKER.finditer(sentence) for x in re.findall(r"\d+", m[1])}
-        claims = [values for _, values in _claims(_MARKER.sub(" ", sentence))]
+        stated = [values for _, values in claims(_MARKER.sub(" ", sentence))]
         if any(not 1 <= n <= len(hits) for n in marked):
             out.append(sentence)  # a passage that was never given: the article's words, maybe
             continue
         held = set().union(*(backing[n - 1] for n in marked))
-        if marked and all(v & held for v in claims):
+        if marked and all(v & held for v in stated):
             out.append(sentence)
             continue
-        able = [j for j in range(len(hits)) if all(v & backing[j] for v in claims)]
+        able = [j for j in range(len(hits)) if all(v & backing[j] for v in stated)]
         if not able:
             out.append(sentence)
             continue
@@ -615,7 +564,7 @@ def recite(reply: str, hits: Sequence[Hit], embedder: Embedder) -> tuple[str, in
                 embedder.embed_queries(plain) @ embedder.embed_documents([h.text for h in hits]).T
             )
         best = max(able, key=lambda j: float(closeness[i, j]))
-        if not claims and float(closeness[i, best]) < CITE_BY_MEANING:
+        if not stated and float(closeness[i, best]) < CITE_BY_MEANING:
             out.append(sentence)  # about nothing the passages say: `verify` reports it
             continue
         bare = _MARKER.sub("", sentence).rstrip()
@@ -648,7 +597,7 @@ def verify(reply: str, hits: Sequence[Hit]) -> tuple[list[int], list[str]]:
             problems.append(f"«{_short(said)}» cites no passage")
         # Each sentence's numbers, dates and model codes must be in the passages it cites.
         backing = set().union(*(_backing(hits[n - 1]) for n in own))
-        for surface, values in _claims(said):
+        for surface, values in claims(said):
             if not values & backing:
                 problems.append(f"«{surface}» appears in no cited passage")
         held = set().union(*(_codes(hits[n - 1].text) for n in own))
@@ -678,40 +627,6 @@ def _codes(text: str) -> set[str]:
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _claims(text: str) -> list[tuple[str, set[float]]]:
-    """Each number (with every way to read it) and each month name in `text`."""
-    out = []
-    for m in _NUMBER.finditer(text):
-        raw = m.group()
-        # "30 000" is 30000 only: its pieces would back any "X 000" or a lone "30".
-        readings = {re.sub(r"[ \u00a0\u202f.,]", "", raw)}
-        if re.fullmatch(r"\d+[.,]\d+", raw):
-            readings.add(raw.replace(",", "."))
-        after = text[m.end() : m.end() + 12].split()
-        scale = _SCALES.get(after[0].lower().strip(".,;"), 1.0) if after else 1.0
-        values = set()
-        for r in readings:
-            if re.fullmatch(r"\d+(?:\.\d+)?", r):
-                values |= {round(float(r), 6), round(float(r) * scale, 6)}
-        out.append((raw, values))
-    for m in re.finditer(r"[^\W\d_]+", text):
-        word = m.group()
-        if word == "may":  # the English verb, not the month
-            continue
-        if (month := _MONTHS.get(fold(word))) is not None:
-            out.append((m.group(), {month}))
-    return out
-
-
-def numbers(text: str) -> set[float]:
-    """Every value the numbers in `text` can be read as (`1.600` is 1600 or 1.6, `1,2 million`
-    is 1.2 and 1200000), small numbers and ordinals written as words (`premier` is 1), and
-    months (as -1 to -12, apart from every number)."""
-    values = set().union(*(v for _, v in _claims(text))) if text else set()
-    values.update(_WORDS[w] for w in re.findall(r"\w+", text.lower()) if w in _WORDS)
-    return values
 
 
 def _citation(

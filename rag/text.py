@@ -1,6 +1,11 @@
-"""Text knowledge every stage shares, on the ground floor (it imports nothing of ours): folding
-for comparison, month names in English and French, reading a calendar date, and what a
-question says about time (the newest, news, a period it names)."""
+"""Text knowledge every stage shares, on the ground floor (it imports nothing of ours):
+folding and terms for comparison, function words, sentence splitting, guessing French or
+English, month names, reading a calendar date, and what a question says about time (the
+newest, news, a period it names).
+
+`split_sentences` is a small rule-based splitter tuned for scraped French and English news
+(missing spaces after full stops, abbreviations, `2.9`/`100 000`, « » quotes, ` ;`/` ?`
+spacing); chunking packs its sentences, the reader reads them, citations quote them."""
 
 from __future__ import annotations
 
@@ -16,27 +21,202 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-#: Month names (folded: lower case, no accents) and their abbreviations -> 1..12.
+def word_set(spaced: str) -> frozenset[str]:
+    """The words of a space-separated list, as written."""
+    return frozenset(spaced.split())
+
+
+# -- terms: what search and the evidence step compare ------------------------------------------
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Dropped from search terms: function and question words of both languages (folded).
+STOPWORDS = word_set("""
+a an and are as at be by for from has have he her his how in is it its of on or she that
+the their there they this to was were what when where which who why will with do does did
+can could would should you your we our i me my not no than then so if but about into over
+au aux avec ce ces cet cette dans de des du elle en et eux il ils je la le les leur leurs
+lui ma mais me meme mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses
+son sur ta te tes toi ton tu un une vos votre vous c d j l m n s t y est sont ete etre avoir
+ont comme plus quand quel quelle quels quelles combien pourquoi comment
+""")
+
+
+def terms(text: str) -> list[str]:
+    """The folded words of `text` that search compares, in order (no stopwords)."""
+    return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS]
+
+
+# -- languages --------------------------------------------------------------------------------
+# Frequent function words that the other language rarely uses ("a", "on", "an" are in both).
+_FR_WORDS = """le la les des du de et est un une dans pour que qui sur au aux pas ne il elle nous
+vous ce cette ces avec par sont ont été mais ou leur plus d l qu n se sa ses son"""
+_EN_WORDS = """the and of to in is that for it with was are by this be at from have has which not
+were their but its or had will would been they he she we who"""
+_FUNCTION_WORDS = {"fr": word_set(_FR_WORDS), "en": word_set(_EN_WORDS)}
+
+
+def detect_language(text: str) -> str | None:
+    """Guess French or English ("fr"/"en") from stopword counts; None if too short or mixed."""
+    words = re.findall(r"[^\W\d_]+", text[:5000].lower())
+    if len(words) < 8:
+        return None
+    counts = {lang: sum(w in stop for w in words) for lang, stop in _FUNCTION_WORDS.items()}
+    (best, top), (_, second) = sorted(counts.items(), key=lambda kv: -kv[1])
+    # A real article has roughly a third stopwords; demand a clear margin over the other list.
+    if top >= 3 and top >= 0.1 * len(words) and top >= 2 * second:
+        return best
+    return None
+
+
+# Words that tell a question's language (questions are too short for `detect_language`).
+_EN_HINTS = word_set(
+    "the a an is are was were do does did of to in what when where who which how why will "
+    "would has have summarize summarise summary give tell about"
+)
+_FR_HINTS = word_set(
+    "le la les des du de est sont un une que qui quoi quand quel quelle quels quelles "
+    "combien comment pourquoi ou a au aux dans pour sur l d résume résumer résumez peux"
+)
+
+
+def question_language(text: str) -> str | None:
+    """Guess a question's language from its question and function words, else as a text."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    en, fr = sum(w in _EN_HINTS for w in words), sum(w in _FR_HINTS for w in words)
+    if en == fr:
+        return detect_language(text)
+    return "en" if en > fr else "fr"
+
+
+# -- sentences --------------------------------------------------------------------------------
+# Every line break ends a sentence; these are the characters str.splitlines() breaks on.
+LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+# Terminal punctuation, then any closing quotes/brackets, which belong to the sentence they end
+# (French writes `fin. »` with a (narrow) no-break space). A `"` or `’` followed by a letter
+# opens the next sentence (or is an apostrophe), so it is not taken.
+_TERMINAL = re.compile(r"([.!?…‽]+)((?:[ \t\u00a0\u202f]*»|[”)\]}]|[\"'’](?!\w))*)")
+
+
+# Words that a full stop follows without ending the sentence. Case matters for titles
+# ("Me" is Maître, "me." ends English sentences).
+_TITLES = word_set(
+    "M MM Mme Mmes Mlle Mlles Me Mgr Dr Pr Prof St Ste Mr Mrs Ms Jr Sr Gen Gén Col Lt Sgt Capt "
+    "Rev Hon Sen Rep Gov Inc Ltd Corp Co Cie Bros Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov "
+    "Dec"
+)
+_LOWER_ABBREVIATIONS = word_set("vs cf ex env av bd approx ca resp viz al éd coll")
+# Abbreviations that usually precede a number ("p. 12", "art. 3", "janv. 2025").
+_BEFORE_NUMBER = word_set(
+    "c p pp no n nr nº art fig vol ch chap sect réf ref tél tel janv févr fév avr juil sept oct "
+    "nov déc"
+)
+_ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[IVXLC]{1,6}|[A-Za-z])")  # "1. Le point" or "II. Les"
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans `(start, end)` in order, without surrounding whitespace.
+
+    A line break always ends a sentence. Within a line, `. ! ? …` (with any closing quotes)
+    end one when the next word does not start in lower case, except after abbreviations,
+    initials, dotted acronyms and list numbers; with no space after, only before a
+    capitalised word that follows a real word ("Pyrénées.Alors").
+    """
+    spans: list[tuple[int, int]] = []
+    line_start = 0
+    for brk in [*LINE_BREAK.finditer(text), None]:
+        line_end = brk.start() if brk else len(text)
+        start = line_start
+        for match in _TERMINAL.finditer(text, line_start, line_end):
+            if _ends_sentence(text, start, match, line_end):
+                add_trimmed(text, start, match.end(), spans)
+                start = match.end()
+        add_trimmed(text, start, line_end, spans)
+        line_start = brk.end() if brk else len(text)
+    return spans
+
+
+def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int) -> bool:
+    nxt = match.end()
+    while nxt < line_end and text[nxt].isspace():
+        nxt += 1
+    if nxt == line_end:
+        return True
+    char, spaced = text[nxt], nxt > match.end()
+    is_period = match.group(1) == "."
+    if not spaced:
+        # Scraped text loses spaces: "Pyrénées.Alors que" is two sentences, but "2.9",
+        # "U.S." and "www.xiaomi.com" are not, hence: a capitalised word must follow.
+        after = text[nxt + 1] if nxt + 1 < line_end else " "
+        if not (
+            (char.isupper() and (after.islower() or after in "’'" or after.isspace()))
+            or char in "«“"
+        ):
+            return False
+        if is_period and len(_word_before(text, match.start())) < 2:
+            return False
+        words = text[max(start, match.start() - 200) : match.start()].split()
+        token = words[-1].lower() if words else ""
+        return not ("://" in token or "@" in token or token.startswith("www."))
+    if char.islower() or char in ",;:.)]}%»":  # "etc. et", "« Oui ? » a-t-il dit"
+        return False
+    if not is_period:
+        return True
+    word = _word_before(text, match.start())
+    if (
+        (len(word) == 1 and word.isupper())
+        or word in _TITLES
+        or word.lower() in _LOWER_ABBREVIATIONS
+    ):
+        return False  # initials and "M. Dupont", "Dr. Wang", "p. ex. Le", "vs. Apple"; not "2 s."
+    if "." in word and all(p.isalpha() and len(p) <= 2 for p in word.split(".")):
+        return False  # "U.S. President", "e.g. Apple", "Ph.D. Thesis"
+    if char.isdigit() and word.lower() in _BEFORE_NUMBER:
+        return False
+    head = text[start : match.start()] if match.start() - start <= 20 else "long sentence"
+    return not _ENUMERATOR.fullmatch(head.strip())
+
+
+def _word_before(text: str, end: int) -> str:
+    """The run of letters, digits and inner dots just before `end` ("U.S" in "U.S.")."""
+    start = end
+    # Bounded: a long run without spaces (a URL, base64) must not make splitting quadratic.
+    while start > max(0, end - 40) and (text[start - 1].isalnum() or text[start - 1] == "."):
+        start -= 1
+    return text[start:end].lstrip(".")
+
+
+def add_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    """Append `(start, end)` to `spans` without the whitespace around it, if anything is left."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        spans.append((start, end))
+
+
+# -- months and dates -------------------------------------------------------------------------
+
+
+#: Month names in French and in English, each full name then its abbreviations, by month.
+MONTH_NAMES: list[tuple[str, str]] = [
+    ("janvier janv", "January Jan"),
+    ("février févr fév", "February Feb"),
+    ("mars", "March Mar"),
+    ("avril avr", "April Apr"),
+    ("mai", "May"),
+    ("juin", "June Jun"),
+    ("juillet juil", "July Jul"),
+    ("août", "August Aug"),
+    ("septembre sept", "September Sep Sept"),
+    ("octobre oct", "October Oct"),
+    ("novembre nov", "November Nov"),
+    ("décembre déc", "December Dec"),
+]
+#: Month names folded (lower case, no accents), full and abbreviated -> 1..12.
 MONTHS: dict[str, int] = {
-    name: month
-    for month, names in enumerate(
-        [
-            "january jan janvier janv",
-            "february feb fevrier fevr",
-            "march mar mars",
-            "april apr avril avr",
-            "may mai",
-            "june jun juin",
-            "july jul juillet juil",
-            "august aug aout",
-            "september sep sept septembre",
-            "october oct octobre",
-            "november nov novembre",
-            "december dec decembre",
-        ],
-        1,
-    )
-    for name in names.split()
+    fold(name): month
+    for month, (french, english) in enumerate(MONTH_NAMES, 1)
+    for name in f"{french} {english}".split()
 }
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")  # 14/03/2026, European
@@ -170,3 +350,98 @@ def _bounds(m: re.Match[str], today: dt.date) -> tuple[dt.date, dt.date] | None:
         except ValueError:
             return None
     return first, last
+
+
+# -- numbers ----------------------------------------------------------------------------------
+# A number glued to the letters before it is part of a name ("SU7", "A320"), not a claim,
+# except after a lone Q, H or T: a quarter, half or term ("Q1 2025").
+_ALONE = r"(?:(?<![^\W_])|(?<=\b[QHT]))"
+#: A number as news writes it: "30 000" (spaces, no-break spaces), "1,5", "2.9", "1.600.000",
+#: "1,000,000". `claims` reads its values; `rag.answer_types` finds answer spans with it.
+NUMBER = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)(?:[.,]\d+)?|\d+(?:[.,]\d+)*"
+_NUMBER_VALUE = re.compile(rf"{_ALONE}(?:{NUMBER})")
+#: Words after a number that scale it ("1,2 million"): both readings are kept, as "m" may be
+#: metres and "k" a unit.
+SCALES = {
+    "million": 1e6,
+    "millions": 1e6,
+    "milliard": 1e9,
+    "milliards": 1e9,
+    "billion": 1e9,
+    "billions": 1e9,
+    "trillion": 1e12,
+    "trillions": 1e12,
+    "thousand": 1e3,
+    "mille": 1e3,
+    "bn": 1e9,
+    "md": 1e9,
+    "mn": 1e6,
+    "m": 1e6,
+    "k": 1e3,
+}
+# Words for small numbers and ordinals: "premier trimestre" backs "Q1", "three" backs "3".
+# Not "one", "un", "une": as articles and pronouns they are in nearly every passage, so any
+# claimed "1" would be backed.
+NUMBER_WORDS = {
+    w: float(i)
+    for i, ws in enumerate(
+        [
+            "zero zéro",
+            "first premier première 1er 1re",
+            "two deux second seconde deuxième",
+            "three trois third troisième",
+            "four quatre fourth quatrième",
+            "five cinq fifth cinquième",
+            "six sixth sixième",
+            "seven sept seventh septième",
+            "eight huit eighth huitième",
+            "nine neuf ninth neuvième",
+            "ten dix tenth dixième",
+            "eleven onze",
+            "twelve douze",
+        ]
+    )
+    for w in ws.split()
+}
+
+# Month names a reply may claim: a month must be in the passage it cites. Not the short
+# abbreviations ("Jun" is Lei Jun, "Mar", "Jan" are names) nor "sept" (seven).
+_CLAIMED_MONTHS = {  # as negative values: a month never backs a number ("December" is not 112)
+    name: -float(month)
+    for name, month in MONTHS.items()
+    if (len(name) >= 4 or name == "mai") and name != "sept"
+}
+
+
+def claims(text: str) -> list[tuple[str, set[float]]]:
+    """Each number (with every way to read it) and each month name in `text`."""
+    out = []
+    for m in _NUMBER_VALUE.finditer(text):
+        raw = m.group()
+        # "30 000" is 30000 only: its pieces would back any "X 000" or a lone "30".
+        readings = {re.sub(r"[ \u00a0\u202f.,]", "", raw)}
+        if re.fullmatch(r"\d+[.,]\d+", raw):
+            readings.add(raw.replace(",", "."))
+        after = text[m.end() : m.end() + 12].split()
+        scale = SCALES.get(after[0].lower().strip(".,;"), 1.0) if after else 1.0
+        values = set()
+        for r in readings:
+            if re.fullmatch(r"\d+(?:\.\d+)?", r):
+                values |= {round(float(r), 6), round(float(r) * scale, 6)}
+        out.append((raw, values))
+    for m in re.finditer(r"[^\W\d_]+", text):
+        word = m.group()
+        if word == "may":  # the English verb, not the month
+            continue
+        if (month := _CLAIMED_MONTHS.get(fold(word))) is not None:
+            out.append((m.group(), {month}))
+    return out
+
+
+def numbers(text: str) -> set[float]:
+    """Every value the numbers in `text` can be read as (`1.600` is 1600 or 1.6, `1,2 million`
+    is 1.2 and 1200000), small numbers and ordinals written as words (`premier` is 1), and
+    months (as -1 to -12, apart from every number)."""
+    values = set().union(*(v for _, v in claims(text))) if text else set()
+    values.update(NUMBER_WORDS[w] for w in re.findall(r"\w+", text.lower()) if w in NUMBER_WORDS)
+    return values

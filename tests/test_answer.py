@@ -19,7 +19,6 @@ from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 from rag.answer import Answer, answer, check_question
 from rag.answer_types import Kind, expected_kind, find_spans
 from rag.articles import load_article
-from rag.bm25 import terms
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.engine import Engine
@@ -27,6 +26,7 @@ from rag.errors import RagError
 from rag.evaluate import holds
 from rag.evidence import analyse
 from rag.store import Published
+from rag.text import terms
 
 TRAM = """Douai inaugure sa ligne de tram
 La nouvelle ligne de tramway de Douai sera mise en service le 14 septembre 2026, a annoncé la \

@@ -15,12 +15,12 @@ from rag.articles import (
     SUFFIXES,
     Article,
     article_id,
-    detect_language,
     file_sha256,
     list_article_files,
     load_article,
 )
 from rag.errors import ArticleError
+from rag.text import detect_language
 
 DATA = Path(__file__).parent / "data" / "articles"
 SEEDS = Path(__file__).parents[1] / "seeds"

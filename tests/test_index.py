@@ -9,11 +9,12 @@ import pytest
 from conftest import SEED_ID, make_engine
 
 from rag.articles import list_article_files, load_article
-from rag.chunking import chunk_article, split_sentences
+from rag.chunking import chunk_article
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import ConfigError
+from rag.text import split_sentences
 
 NEW_ARTICLE = """Batteries : une usine de 2 000 emplois ouvrira à Douai en 2026
 

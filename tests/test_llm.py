@@ -31,10 +31,10 @@ from rag.llm import (
     format_passages,
     is_summary_request,
     make_chat_model,
-    numbers,
     verify,
 )
 from rag.retrieval import Hit
+from rag.text import numbers
 
 QUESTION = "When do SU7 Ultra deliveries start?"
 
