@@ -109,7 +109,7 @@ class Ours:
         hits = searcher.search_vector(query, qvec, 30)
         out["ours"] = ([h.article_id for h in hits], time.perf_counter() - started)
         started = time.perf_counter()
-        passages = engine.store.query(qvec, DEPTH)
+        passages = engine.store.vectors.query(qvec, DEPTH)
         out["dense"] = ([c.article_id for c, _ in passages], time.perf_counter() - started)
         started = time.perf_counter()
         chunks, by_id, bm25 = searcher._lexical()  # the Searcher's own BM25, same chunks

@@ -26,8 +26,8 @@ from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
 from rag.retrieval import Copy, Hit, Searcher
-from rag.store import Published, day_number
-from rag.text import fold, split_sentences, terms
+from rag.text import day_number, fold, split_sentences, terms
+from rag.vectors import Published
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def read(
         hits = newest(pool, k, about=_names(q))
     else:
         hits = searcher.search_vector(q.search, qvec, k, published)
-    article_text = functools.cache(searcher.store.article_text)  # one read per article
+    article_text = functools.cache(searcher.store.manifest.text)  # one read per article
     ranked = evidence.read_sentences(q, evidence.candidates(q, hits, qvec), reader, article_text)
     return Reading(q, hits, ranked, reader.card["abstain_below"], article_text)
 

@@ -20,7 +20,7 @@ from rag.errors import RagError
 from rag.evaluate import evaluate, load_qa, write_corpus
 from rag.indexer import SyncReport
 from rag.retrieval import Hit
-from rag.store import Published
+from rag.vectors import Published
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,10 +19,12 @@ from rag.config import Settings
 from rag.embeddings import Embedder, LangChainEmbeddings, load_embedder
 from rag.errors import RagError
 from rag.indexer import Progress, SyncReport, sync
+from rag.manifest import ArticleRecord
 from rag.reader import Reader, load_reader
 from rag.retrieval import Hit, HybridRetriever, Searcher
-from rag.store import ArticleRecord, Published, Store, open_store
+from rag.store import Store, open_store
 from rag.text import question_language
+from rag.vectors import Published
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -59,11 +61,11 @@ class Engine:
 
     def articles(self) -> dict[str, ArticleRecord]:
         """The manifest: every indexed article's record, by id."""
-        return self.store.manifest()
+        return self.store.manifest.records()
 
     def article_text(self, article_id: str) -> str | None:
         """The article's text as indexed (what citations' offsets index into)."""
-        return self.store.article_text(article_id)
+        return self.store.manifest.text(article_id)
 
     def add_file(self, name: str, data: bytes) -> Path:
         """Save an article file's bytes into the articles dir under a safe `name` (never
@@ -144,7 +146,7 @@ class Engine:
         from rag.llm import summarize
 
         language = (question_language(history[-1].question) if history else None) or "en"
-        text = self.store.article_text(record.id)
+        text = self.store.manifest.text(record.id)
         if text is None:
             raise RagError(f"{record.id} is no longer in the index: sync it, then try again.")
         hit = Hit(

@@ -31,7 +31,6 @@ import numpy as np
 from rag.answer_types import ACCEPTS, Kind, Span, expected_kind, find_spans
 from rag.reader import Reader
 from rag.retrieval import Hit
-from rag.store import Published
 from rag.text import (
     STOPWORDS,
     asks_for_news,
@@ -45,6 +44,7 @@ from rag.text import (
     without_recency,
     word_set,
 )
+from rag.vectors import Published
 
 #: Sentences the reader reads per question: those best by `prefilter` (cosine + word share).
 #: 8 keep the gold sentence for 0.969 of calib-split questions whose hits hold it; each costs

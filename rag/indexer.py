@@ -31,7 +31,8 @@ from rag.chunking import (
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import ArticleError, RagError
-from rag.store import ArticleVectors, Store
+from rag.store import Store
+from rag.vectors import ArticleVectors
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def sync(
             store.reset()
         interrupted = store.interrupted
         store.begin_sync(fingerprint)
-        manifest = store.manifest()
+        manifest = store.manifest.records()
         paths, skipped = scan_article_files(root)
         files = {article_id(p, root): p for p in paths}
         shas = _hashes(files, skipped)
@@ -127,7 +128,7 @@ def sync(
         replacing = set(manifest) if not interrupted else {aid for aid, _ in todo}
         embedded = _embed_all(settings, store, embedder, todo, skipped, progress, replacing)
         if duplicates:
-            written = store.manifest()
+            written = store.manifest.records()
             for aid in duplicates:
                 of = canonical[aid]
                 if of in written:

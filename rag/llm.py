@@ -48,8 +48,8 @@ from rag.errors import ConfigError, LLMError
 from rag.evidence import Candidate
 from rag.reader import Reader
 from rag.retrieval import Hit, Searcher
-from rag.store import Published, day_number
-from rag.text import claims, detect_language, fold, numbers, split_sentences, terms
+from rag.text import claims, day_number, detect_language, fold, numbers, split_sentences, terms
+from rag.vectors import Published
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

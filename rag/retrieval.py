@@ -36,7 +36,8 @@ from pydantic import ConfigDict
 
 from rag.bm25 import BM25, Match, terms
 from rag.embeddings import Embedder
-from rag.store import Published, SentenceVector, Store, StoredChunk
+from rag.store import Store
+from rag.vectors import Published, SentenceVector, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class Searcher:
         generation = self.store.generation
         with self._lock:
             if generation != self._generation:
-                chunks = self.store.all_chunks()
+                chunks = self.store.vectors.all_chunks()
                 self._bm25 = BM25([f"{c.title}\n{c.text}" for c in chunks])
                 self._chunks, self._generation = chunks, generation
                 self._by_id = {c.id: c for c in chunks}
@@ -122,11 +123,12 @@ class Searcher:
         of the nearest sentences; the side a candidate was not found by is computed from its
         stored vectors. `known`: the chunks of the snapshot being searched (a chunk synced
         away since is left out). `published`: only passages of articles published then."""
-        cosine = {c.id: sim for c, sim in self.store.query(qvec, CANDIDATES, published)}
-        sentence = self.store.query_sentences(qvec, SENTENCE_CANDIDATES, published)
-        for cid, vec in self.store.vectors([c for c in sentence if c not in cosine]).items():
+        vectors = self.store.vectors
+        cosine = {c.id: sim for c, sim in vectors.query(qvec, CANDIDATES, published)}
+        sentence = vectors.query_sentences(qvec, SENTENCE_CANDIDATES, published)
+        for cid, vec in vectors.chunk_vectors([c for c in sentence if c not in cosine]).items():
             cosine[cid] = float(vec @ qvec)
-        read = self.store.sentence_vectors([c for c in cosine if c not in sentence])
+        read = vectors.sentence_vectors([c for c in cosine if c not in sentence])
         for cid, sents in read.items():
             if sents:
                 sentence[cid] = max(float(s.vector @ qvec) for s in sents)
@@ -148,10 +150,11 @@ class Searcher:
         fused = fuse(dense, lexical, {cid: by_id[cid].article_id for cid, _ in dense + lexical})
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
         kept, copies = _collapse_duplicates([by_id[c] for c in ranked], k)
+        vectors = self.store.vectors
         missing = [c.id for c in kept if c.id not in similarity]
-        for cid, vec in self.store.vectors(missing).items():
+        for cid, vec in vectors.chunk_vectors(missing).items():
             similarity[cid] = float(vec @ qvec)
-        sentences |= self.store.sentence_vectors([c.id for c in kept if c.id not in sentences])
+        sentences |= vectors.sentence_vectors([c.id for c in kept if c.id not in sentences])
         return [
             Hit(
                 chunk_id=c.id,

@@ -224,6 +224,15 @@ _DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})(?:er|st|nd|rd|th)?\s+([^\W\d_]+)\.?,?
 _MONTH_DAY_YEAR = re.compile(r"\b([^\W\d_]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
 
 
+def day_number(date: str | None) -> int | None:
+    """`2026-03-14` -> 20260314: Chroma filters compare numbers, not strings. None unless
+    `date` is an ISO date (or starts with one)."""
+    try:
+        return int(dt.date.fromisoformat((date or "")[:10]).strftime("%Y%m%d"))
+    except ValueError:
+        return None
+
+
 def iso_date(text: str) -> str | None:
     """The first calendar date in `text` as `YYYY-MM-DD` ("2026-03-14T08:30+01:00",
     "14/03/2026", "14 mars 2026", "March 14, 2026"), or None."""

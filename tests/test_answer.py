@@ -25,8 +25,8 @@ from rag.engine import Engine
 from rag.errors import RagError
 from rag.evaluate import holds
 from rag.evidence import analyse
-from rag.store import Published
 from rag.text import terms
+from rag.vectors import Published
 
 TRAM = """Douai inaugure sa ligne de tram
 La nouvelle ligne de tramway de Douai sera mise en service le 14 septembre 2026, a annoncé la \
@@ -242,10 +242,10 @@ def test_follow_up_analysis_inherits_the_kind_and_words() -> None:
 def test_a_citation_that_is_not_an_exact_slice_is_dropped(
     news: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = news.searcher.store
-    original = store.article_text
+    manifest = news.searcher.store.manifest
+    original = manifest.text
     monkeypatch.setattr(
-        store, "article_text", lambda aid: (original(aid) or "").replace("trimestre", "TRIMESTRE")
+        manifest, "text", lambda aid: (original(aid) or "").replace("trimestre", "TRIMESTRE")
     )
     with caplog.at_level(logging.ERROR):
         ans = answer("When do SU7 Ultra deliveries start?", news.searcher, news.reader)

@@ -42,16 +42,16 @@ def test_first_sync_embeds_every_chunk_and_second_embeds_none(engine: Engine) ->
 
 
 def test_every_stored_chunk_is_an_exact_slice_of_its_article(synced: Engine) -> None:
-    chunks = synced.store.all_chunks()
+    chunks = synced.store.vectors.all_chunks()
     assert chunks
-    texts = {aid: synced.store.article_text(aid) for aid in synced.store.manifest()}
+    texts = {aid: synced.store.manifest.text(aid) for aid in synced.store.manifest.records()}
     for chunk in chunks:
         assert texts[chunk.article_id][chunk.start : chunk.end] == chunk.text
 
 
 def test_every_sentence_of_every_chunk_has_its_vector(synced: Engine) -> None:
-    chunks = synced.store.all_chunks()
-    stored = synced.store.sentence_vectors([c.id for c in chunks])
+    chunks = synced.store.vectors.all_chunks()
+    stored = synced.store.vectors.sentence_vectors([c.id for c in chunks])
     some = []
     for chunk in chunks:
         spans = [(s.start, s.end) for s in stored[chunk.id]]
@@ -63,7 +63,7 @@ def test_every_sentence_of_every_chunk_has_its_vector(synced: Engine) -> None:
 
 
 def sentence_count(engine: Engine) -> int:
-    return engine.store.sentences.count()
+    return engine.store.vectors.sentences.count()
 
 
 def test_without_sentence_vectors_only_chunks_are_embedded_and_answers_still_work(
@@ -113,13 +113,13 @@ def test_add_change_delete_touch_only_that_article(synced: Engine) -> None:
     changed = synced.sync()
     assert (changed.added, changed.updated, changed.removed) == (0, 1, 0)
     assert changed.embedded == n_chunks(new, root)
-    assert "3 000" in (synced.store.article_text("batteries-douai.txt") or "")
+    assert "3 000" in (synced.store.manifest.text("batteries-douai.txt") or "")
 
     new.unlink()
     removed = synced.sync()
     assert (removed.removed, removed.embedded, removed.chunks) == (1, 0, total)
     assert sentence_count(synced) == sentences
-    assert "batteries-douai.txt" not in synced.store.manifest()
+    assert "batteries-douai.txt" not in synced.store.manifest.records()
 
 
 def test_model_change_rebuilds_on_purpose(
@@ -146,7 +146,7 @@ def test_bad_file_is_skipped_and_the_rest_indexed(engine: Engine) -> None:
     (root / "binary.txt").write_bytes(b"\x00\x01\x02garbage\x00")
     report = engine.sync()
     assert set(report.skipped) == {"empty.txt", "binary.txt"}
-    assert SEED_ID in engine.store.manifest()
+    assert SEED_ID in engine.store.manifest.records()
     assert report.added == len(list_article_files(root)) - 2
 
 

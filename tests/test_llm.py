@@ -451,7 +451,7 @@ def test_engine_summarizes_one_article_from_the_page(llm_engine: Engine, stub: S
     stub.reply = lambda msgs: (
         f"Xiaomi raised its target to 120,000 deliveries [{passage_with(msgs, '120 000')}]."
     )
-    record = llm_engine.store.manifest()[SEED_ID]
+    record = llm_engine.store.manifest.records()[SEED_ID]
     tokens: list[str] = []
     ans = llm_engine.summarize(record, on_token=tokens.append)
     assert "".join(tokens) == "Xiaomi raised its target to 120,000 deliveries [2]." or tokens

@@ -29,9 +29,9 @@ from rag.engine import Engine
 def state(engine: Engine) -> tuple[list[str], list[str], dict[str, tuple[str, str | None]]]:
     """What a sync must converge to: the chunk and sentence ids and each article's sha /
     duplicate link."""
-    ids = sorted(c.id for c in engine.store.all_chunks())
-    sentences = sorted(engine.store.sentences.get(include=[])["ids"])
-    manifest = {a: (r.sha256, r.duplicate_of) for a, r in engine.store.manifest().items()}
+    ids = sorted(c.id for c in engine.store.vectors.all_chunks())
+    sentences = sorted(engine.store.vectors.sentences.get(include=[])["ids"])
+    manifest = {a: (r.sha256, r.duplicate_of) for a, r in engine.store.manifest.records().items()}
     return ids, sentences, manifest
 
 
@@ -69,15 +69,15 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
     assert set(report.skipped) == {*bad, "link.txt"}
     assert "RAG_MAX_ARTICLE_BYTES" in report.skipped["huge.txt"]
     assert "outside" in report.skipped["link.txt"]
-    manifest = engine.store.manifest()
+    manifest = engine.store.manifest.records()
     assert SEED_ID in manifest and not set(bad) & set(manifest)
     # Same content under two names: embedded once, both names known.
     assert manifest["copy-of-seed.txt"].duplicate_of == SEED_ID
-    assert engine.store.duplicates() == {SEED_ID: ["copy-of-seed.txt"]}
-    assert {c.article_id for c in engine.store.all_chunks()} == {
+    assert [a for a, r in manifest.items() if r.duplicate_of] == ["copy-of-seed.txt"]
+    assert {c.article_id for c in engine.store.vectors.all_chunks()} == {
         a for a, r in manifest.items() if not r.duplicate_of
     }
-    assert engine.store.article_text("copy-of-seed.txt") == engine.store.article_text(SEED_ID)
+    assert engine.store.manifest.text("copy-of-seed.txt") == engine.store.manifest.text(SEED_ID)
     assert engine.sync().embedded == 0
 
 
@@ -108,7 +108,7 @@ def test_file_vanishing_during_the_sync_is_skipped(
     engine = make_engine(Settings(articles_dir=articles_dir, index_dir=tmp_path / "ix"), minilm)
     report = engine.sync()
     assert "world/battery-plant.md" in report.skipped
-    assert SEED_ID in engine.store.manifest()
+    assert SEED_ID in engine.store.manifest.records()
 
 
 def _many_articles(root: Path, n: int) -> None:

@@ -23,7 +23,8 @@ from rag.answer import Answer, Citation
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.library import save_article
-from rag.store import ArticleRecord
+from rag.manifest import ArticleRecord
+from rag.store import open_store
 from ui import render
 
 APP = str(ROOT / "ui" / "app.py")
@@ -227,7 +228,7 @@ def test_missing_index_offers_to_build_it(app_settings: Settings) -> None:
     assert not at.exception and not at.error
     assert "1 added" in at.sidebar.success[0].value
     assert at.chat_input  # the chat is there now
-    assert (app_settings.index_dir / "chroma.sqlite3").exists()
+    assert open_store(app_settings, must_exist=True).count() > 0
     ask(at, QUESTION)
     assert SU7_ANSWER in literal(at.chat_message[1].markdown[0].value)
 

@@ -23,7 +23,8 @@ from rag.config import Settings
 from rag.engine import Engine, IndexStatus, open_engine
 from rag.errors import RagError
 from rag.indexer import SyncReport
-from rag.store import ArticleRecord, Published
+from rag.manifest import ArticleRecord
+from rag.vectors import Published
 
 try:
     from ui import render

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from rag.answer import Answer, Citation
 from rag.indexer import SyncReport
-from rag.store import ArticleRecord
+from rag.manifest import ArticleRecord
 
 # Streamlit's text directives used for highlighting: `:name[text]`.
 QUOTE = "orange-background"  # the cited sentence
