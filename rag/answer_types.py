@@ -106,6 +106,9 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"\bquel(le)? (est )?(le |la |l')?(age|nombre|pourcentage|taux|proportion|part|somme"
             r"|taille|hauteur|longueur|distance|superficie|population|vitesse|capacite|puissance"
             r"|temperature|autonomie|poids)\b",
+            # A target or forecast of deliveries, sales or output is a number of them.
+            r"\b(delivery|deliveries|sales|production|output) (target|goal|forecast|objective)s?\b",
+            r"\bobjectifs? (de |d')(ventes?|livraisons?|production|immatriculations?)\b",
         ],
     ),
     (

@@ -262,6 +262,8 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("Combien coûte la Voltaire GT ?", Kind.MONEY),
         ("How many jobs will the plant create?", Kind.NUMBER),
         ("Combien de départements sont en vigilance rouge ?", Kind.NUMBER),
+        ("What is Xiaomi's delivery target for 2024?", Kind.NUMBER),
+        ("Quel est l'objectif de livraisons de Xiaomi ?", Kind.NUMBER),
         ("How long did the strike last?", Kind.DURATION),
         ("Who is the CEO of Voltaris?", Kind.NAME),
         ("Qui dirige Xiaomi ?", Kind.NAME),
