@@ -13,12 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,21 +24,12 @@ from llm_stub import StubServer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from test_local_llm import local
 
+from bench.page import CHROMIUM, CHROMIUM_ARGS, PageError, serve_page
 from rag.config import Settings
 from rag.embeddings import Embedder
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 QUESTION = "When do SU7 Ultra deliveries start?"
 HOSTILE = (
@@ -74,12 +59,6 @@ INERT = [
 MARKUP = "a, img, script, b, em, code, del, h1, h2, h3, ul, ol, blockquote, table, .katex"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chromium() -> Path:
     if not CHROMIUM.exists():
@@ -99,80 +78,19 @@ def serve(
     settings = Settings(articles_dir=tmp_path / "articles", index_dir=tmp_path / "index")
     shutil.copytree(SEEDS, settings.articles_dir)
     make_engine(settings, embedder).sync()
-    port = free_port()
-    env = {
-        **os.environ,
-        "RAG_ARTICLES_DIR": str(settings.articles_dir),
-        "RAG_INDEX_DIR": str(settings.index_dir),
-        "HF_HUB_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    for var in ("RAG_EMBEDDING_MODEL", "RAG_CHROMA_URL", "RAG_LLM"):
-        env.pop(var, None)
-    env.update(extra_env or {})
-    log_path = tmp_path / "streamlit.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "ui/app.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                # No "File change. Rerun?" prompts while others edit the tree, a clean toolbar.
-                "--server.fileWatcherType",
-                "none",
-                "--client.toolbarMode",
-                "minimal",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start in 120 s:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        _stop(proc)
+        with serve_page(
+            settings.articles_dir, settings.index_dir, tmp_path / "streamlit.log", extra_env
+        ) as url:
+            yield url
+    except PageError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
 def server(tmp_path: Path, embedder: Embedder, chromium: Path) -> Iterator[str]:
     with serve(tmp_path, embedder) as url:
         yield url
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate the server (its own process group), then kill it if it lingers."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def ask(page: Page, question: str, n: int) -> None:
