@@ -12,7 +12,10 @@ Examples, from the articles of the train split only (`bench.splits`, by title):
   words with it, one more at random, and the 2 sentences of the article's other paragraphs that
   share the most (what retrieval brings next to the right passage);
 - an unanswerable one (SQuAD 2.0 `is_impossible`) gives negatives only: the sentence of its
-  "plausible answer" (written to fool a reader) and the 3 that share the most words with it.
+  "plausible answer" (written to fool a reader) and the 3 that share the most words with it;
+- a question translated into the other language (bench/data/translated-questions.jsonl, made
+  by bench.translate_questions from the train split only) gives its pairs again, asked in that
+  language over the same sentences: English questions over French news.
 Loss: binary cross-entropy on "answers", plus cross-entropy on the span's start and end for
 positives. bf16 autocast on the CPU (about 1.5x faster than float32 per step here); the master
 weights stay float32. Seeded: the same flags give the same file on the same machine.
@@ -27,7 +30,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,7 @@ from rag.text import split_sentences, terms
 
 log = logging.getLogger("bench.train_reader")
 OUT = Path("bench/out/reader")
+TRANSLATIONS = Path(__file__).parent / "data" / "translated-questions.jsonl"
 SETS = {"squad": "squad2/squad2-dev-half.json", "piaf": "piaf/piaf-v1.0.json"}
 SEED = 7
 #: Support = sigmoid(logit) until `bench.calibrate_reader` fits the support model.
@@ -82,7 +86,12 @@ def _closest(question: str, texts: list[str], exclude: set[int], n: int) -> list
     return [i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))[:n]]
 
 
-def examples(articles: list[dict[str, Any]], rng: random.Random) -> list[Example]:
+def examples(
+    articles: list[dict[str, Any]], rng: random.Random, translated: Mapping[str, str] = {}
+) -> list[Example]:
+    """The training pairs of these articles' questions; a question with a translation in
+    `translated` (qa id -> the question in the other language) gives its pairs twice, once
+    asked in each language, over the same sentences."""
     out: list[Example] = []
     for article in articles:
         paragraphs = [
@@ -92,8 +101,13 @@ def examples(articles: list[dict[str, Any]], rng: random.Random) -> list[Example
         ]
         for k, (para, texts, spans) in enumerate(paragraphs):
             others = [t for j, (_, ts, _) in enumerate(paragraphs) if j != k for t in ts]
-            for qa in para["qas"]:
-                q = qa["question"].strip()
+            asked = [
+                (qa, q)
+                for qa in para["qas"]
+                for q in (qa["question"].strip(), translated.get(qa.get("id", "")))
+                if q
+            ]
+            for qa, q in asked:
                 if qa.get("is_impossible"):
                     plausible = qa.get("plausible_answers") or []
                     taken: set[int] = set()
@@ -117,6 +131,15 @@ def examples(articles: list[dict[str, Any]], rng: random.Random) -> list[Example
                 out += [Example(q, texts[i], 0.0, None) for i in near]
                 out += [Example(q, others[i], 0.0, None) for i in _closest(q, others, set(), 2)]
     return out
+
+
+def translations(path: Path) -> dict[str, str]:
+    """qa id -> its question in the other language, from bench.translate_questions's file."""
+    if not path.exists():
+        log.warning("No %s: training on the original questions only", path)
+        return {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return {row["id"]: row["translated"] for row in rows}
 
 
 def held_out(articles: list[dict[str, Any]]) -> list[Question]:
@@ -244,6 +267,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=4e-5)
     p.add_argument("--check-questions", type=int, default=400, help="per set, per epoch")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument(
+        "--translations",
+        type=Path,
+        default=TRANSLATIONS,
+        help="train questions put into the other language (bench.translate_questions); "
+        "a missing file trains on the original questions only",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     random.seed(SEED)
@@ -259,7 +289,8 @@ def main(argv: list[str] | None = None) -> None:
     pad_id = reader.special_id(tok, "<pad>")
     sets = load(args.data)
     rng = random.Random(SEED)
-    train = [ex for name in SETS for ex in examples(sets[name]["train"], rng)]
+    translated = translations(args.translations)
+    train = [ex for name in SETS for ex in examples(sets[name]["train"], rng, translated)]
     encoded = encode(tok, train)
     checks = {
         name: rng.sample(qs, min(args.check_questions, len(qs)))
