@@ -8,9 +8,11 @@ name comes from the URL, so the same URL added twice is one article (updated in 
 
 A URL whose host resolves to a private, loopback, link-local or otherwise non-public address
 is refused (a server-side request forgery guard: the page may run on a machine that sees an
-intranet) unless `allow_private` (RAG_ALLOW_PRIVATE_URLS=1). The check resolves the name
-before each request; a DNS answer that changes between the check and the connection is not
-caught. Nothing is written unless the page was fetched and an article found in it.
+intranet) unless `allow_private` (RAG_ALLOW_PRIVATE_URLS=1). The name is resolved once per
+request, checked, and the connection made to the address checked (the Host header and the
+TLS certificate check keep the name): a DNS answer that changes in between (DNS rebinding)
+cannot send the request elsewhere. Nothing is written unless the page was fetched and an
+article found in it.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ import ipaddress
 import logging
 import re
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import yaml
@@ -66,24 +71,58 @@ def canonical(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
-def check_host(url: str, *, allow_private: bool) -> None:
-    """A RagError if `url`'s host cannot be resolved, or resolves to an address that is not
-    public and `allow_private` is off."""
+def check_host(url: str, *, allow_private: bool) -> str:
+    """The address to connect to for `url`'s host: a RagError if it cannot be resolved, or
+    resolves to an address that is not public and `allow_private` is off."""
     host = urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise RagError(f"Cannot find the server {host!r} ({exc}). Check the address.") from None
-    if allow_private:
-        return
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses if not allow_private else ():
         if not address.is_global or address.is_multicast:
             raise RagError(
                 f"{host} is a private, loopback or link-local address ({address}): such pages "
                 "are not fetched, so that this tool cannot be made to reach inside your "
                 "network. Set RAG_ALLOW_PRIVATE_URLS=1 to allow it."
             )
+    return str(addresses[0])
+
+
+def _pinned(cls: type[http.client.HTTPConnection], address: str) -> Callable[..., Any]:
+    """`cls` connecting to `address` whatever its host name resolves to by then."""
+
+    def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        conn = cls(host, **kwargs)
+        connect = conn._create_connection  # type: ignore[attr-defined]
+        conn._create_connection = (  # type: ignore[attr-defined]
+            lambda where, *args: connect((address, where[1]), *args)
+        )
+        return conn
+
+    return connection
+
+
+class _PinnedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_pinned(http.client.HTTPConnection, self.address), req)
+
+
+class _PinnedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        context = ssl.create_default_context()
+        return self.do_open(
+            _pinned(http.client.HTTPSConnection, self.address), req, context=context
+        )
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -93,8 +132,11 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-# No proxy: the address checked must be the one connected to.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+def _opener(address: str) -> urllib.request.OpenerDirector:
+    """Connects to `address` only: no proxy, no redirect followed."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _NoRedirects, _PinnedHTTP(address), _PinnedHTTPS(address)
+    )
 
 
 def fetch(
@@ -104,10 +146,10 @@ def fetch(
     wrong otherwise (refused address, HTTP error, timeout, too big, not HTML)."""
     current = canonical(url)
     for _ in range(MAX_REDIRECTS + 1):
-        check_host(current, allow_private=allow_private)
+        address = check_host(current, allow_private=allow_private)
         request = urllib.request.Request(current, headers={"User-Agent": USER_AGENT})
         try:
-            with _OPENER.open(request, timeout=timeout) as response:
+            with _opener(address).open(request, timeout=timeout) as response:
                 kind = response.headers.get_content_type()
                 if kind not in HTML_TYPES:
                     raise RagError(

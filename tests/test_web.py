@@ -4,6 +4,7 @@ extracted and indexed; private addresses refused unless allowed; failures change
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -47,11 +48,15 @@ class Site:
     after 3 s), /data.json (not HTML), /huge.html (2 MB)."""
 
     def __init__(self) -> None:
+        self.paths: list[str] = []  # every path asked for
+        site = self
+
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
 
             def do_GET(self) -> None:
+                site.paths.append(self.path)
                 if self.path == "/article.html":
                     self._send(200, "text/html; charset=utf-8", ARTICLE.encode())
                 elif self.path == "/moved":
@@ -122,6 +127,28 @@ def test_private_addresses_are_refused_unless_allowed(site: Site, tmp_path: Path
         with pytest.raises(RagError, match="private, loopback or link-local"):
             fetch(url, allow_private=False, max_bytes=10**6)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_connection_goes_to_the_address_checked(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name that resolves to a public address when checked, then to this
+    machine, must not reach this machine's server."""
+    real, lookups = socket.getaddrinfo, []
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "news.example":
+            return real(host, *args, **kwargs)
+        lookups.append(host)
+        return real("8.8.8.8" if len(lookups) == 1 else "127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    before = len(site.paths)
+    port = site.url.rsplit(":", 1)[1]
+    with pytest.raises(RagError, match="nothing was added"):
+        fetch(f"http://news.example:{port}/article.html", allow_private=False, max_bytes=10**6,
+              timeout=1)  # fmt: skip
+    assert lookups == ["news.example"] and len(site.paths) == before
 
 
 @pytest.mark.parametrize(
