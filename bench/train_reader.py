@@ -1,6 +1,7 @@
 """Train the reader (`rag/reader.py`) on the train split of SQuAD 2.0 and PIAF.
 
     .venv/bin/python -m bench.train_reader --data ../shared/data          # about 80 min, 2 cores
+    .venv/bin/python -m bench.train_reader --data ../shared/data --init FILE --epochs 1 --lr 2e-5
 
 Writes `rag/models/reader-e5-small.safetensors` (the trained top layers and heads, fp16) and the
 training part of `rag/models/reader.json`; checkpoints and logs go to bench/out/reader/.
@@ -268,6 +269,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--check-questions", type=int, default=400, help="per set, per epoch")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument(
+        "--init",
+        type=Path,
+        help="continue from these trained weights (a reader weights file) instead of fresh "
+        "heads: the card keeps that training's record under training.init",
+    )
+    p.add_argument(
         "--translations",
         type=Path,
         default=TRANSLATIONS,
@@ -305,6 +312,18 @@ def main(argv: list[str] | None = None) -> None:
         {n: len(q) for n, q in checks.items()},
     )
     model = reader.build_model(base, args.layers)
+    previous = None
+    if args.init:
+        from safetensors.torch import load_file
+
+        state = {k: v.float() for k, v in load_file(str(args.init)).items()}
+        _, unexpected = model.load_state_dict(state, strict=False)
+        trained = {n for n, p in model.named_parameters() if p.requires_grad}
+        if unexpected or trained - set(state):
+            raise SystemExit(f"{args.init} does not fit --layers {args.layers}: {unexpected}")
+        card = json.loads(reader.CARD.read_text()) if reader.CARD.exists() else {}
+        previous = card.get("training")
+        log.info("continuing from %s", args.init)
     model.train()
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     body = [p for n, p in model.named_parameters() if n.startswith("encoder.") and p.requires_grad]
@@ -366,6 +385,8 @@ def main(argv: list[str] | None = None) -> None:
                 "seed": SEED,
                 "minutes": round((time.time() - started) / 60, 1),
                 "history": history,
+                "translations": len(translated),
+                **({"init": previous} if args.init else {}),
             },
         }
     )

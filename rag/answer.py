@@ -135,7 +135,7 @@ def read(
     qvec = searcher.embedder.embed_query(q.search)
     if q.recent:  # the newest of the relevant passages, not the most relevant of all dates
         pool = searcher.search_vector(q.search, qvec, k * RECENT_POOL, published)
-        hits = newest(pool, k, about=_names(q))
+        hits = newest(pool, k, about=_about(q))
     else:
         hits = searcher.search_vector(q.search, qvec, k, published)
     article_text = functools.cache(searcher.store.manifest.text)  # one read per article
@@ -162,8 +162,9 @@ def newest(hits: Sequence[Hit], k: int, about: frozenset[str] = frozenset()) -> 
     return (dated + rest)[:k]
 
 
-def _names(q: Question) -> frozenset[str]:
-    """The names a question asks about (its entities that are not numbers)."""
+def _about(q: Question) -> frozenset[str]:
+    """What a news question is about: its names and model codes ("Tesla", "su7"), not its
+    numbers."""
     return frozenset(e for e in q.entities if not e.replace(".", "").replace(",", "").isdigit())
 
 
@@ -268,6 +269,7 @@ def _quoted(c: Citation, cand: Candidate) -> str:
 
 
 def short_text(cand: Candidate) -> str | None:
+    """The reader's short answer in `cand`'s sentence, or None."""
     if cand.short is None:
         return None
     return cand.text[cand.short[0] - cand.start : cand.short[1] - cand.start]
@@ -317,7 +319,7 @@ def _latest(reading: Reading) -> Answer | None:
         return None
     # About X: the passage (or its title) names every name the question does, in any language
     # (`newest` put the articles whose title names it first).
-    names = _names(q)
+    names = _about(q)
     hit = next(
         (
             h
