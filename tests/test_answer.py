@@ -146,8 +146,8 @@ def test_english_questions_over_the_french_seed_find_the_right_sentence_first(
                 marks=pytest.mark.xfail(
                     strict=True,
                     reason="issue 14: the reader's logit for the right French sentence is "
-                    "negative for these English questions, so it abstains (no cross-lingual "
-                    "training pairs yet)",
+                    "negative for these English questions, so it abstains (one cross-lingual "
+                    "epoch did not change that)",
                 ),
             )
             for pair in (ENGLISH_ON_FRENCH[0], ENGLISH_ON_FRENCH[2])
