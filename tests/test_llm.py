@@ -255,8 +255,10 @@ INJECTED_ARTICLE = (
 
 @pytest.fixture
 def every_passage(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The model reads a window of every retrieved passage, the injected one among them."""
+    """The model reads every retrieved passage whole, the injected one among them (which of
+    its sentences the reader ranks first must not decide whether the orders reach it)."""
     monkeypatch.setattr(llm, "CONTEXT_PASSAGES", 5)
+    monkeypatch.setattr(llm, "CONTEXT_CHARS", 10_000)
 
 
 @pytest.fixture(scope="module")
