@@ -339,6 +339,11 @@ def _checked(
     )
 
 
+def _marked(text: str) -> set[int]:
+    """The passage numbers `text` cites ("[1]", "[2, 3]")."""
+    return {int(x) for m in _MARKER.finditer(text) for x in re.findall(r"\d+", m[1])}
+
+
 #: How a figure the model left out is added, dated, in the reader's language.
 DATED_FIGURE = {"en": "On {date}: {figure} [{n}].", "fr": "Le {date} : {figure} [{n}]."}
 
@@ -349,7 +354,7 @@ def every_figure(reply: str, figures: Sequence[Candidate], language: str | None)
     the newest figure only, and a figure that changed must not be picked silently."""
     if reply.startswith(NO_ANSWER):
         return reply
-    cited = {int(x) for m in _MARKER.finditer(reply) for x in re.findall(r"\d+", m[1])}
+    cited = _marked(reply)
     template = DATED_FIGURE.get(language or "en", DATED_FIGURE["en"])
     added = [
         template.format(date=cand.hit.date, figure=figure, n=n)
@@ -548,7 +553,7 @@ def recite(reply: str, hits: Sequence[Hit], embedder: Embedder) -> tuple[str, in
     backing = [_backing(h) for h in hits]
     closeness: np.ndarray | None = None
     for i, sentence in enumerate(sentences):
-        marked = {int(x) for m in _MARKER.finditer(sentence) for x in re.findall(r"\d+", m[1])}
+        marked = _marked(sentence)
         stated = [values for _, values in claims(_MARKER.sub(" ", sentence))]
         if any(not 1 <= n <= len(hits) for n in marked):
             out.append(sentence)  # a passage that was never given: the article's words, maybe
