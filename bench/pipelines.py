@@ -89,9 +89,10 @@ class Ours:
         return self.engine
 
     def sync(self) -> tuple[SyncReport, float, float]:
-        """Sync (opening the index is timed too); returns the report, wall and encode seconds.
+        """Sync (opening the index is timed too); returns the report, wall and encode seconds
+        (in `Embedder.embed_passages`: tokenising, the model and pooling sentences).
         `self.write_seconds`: time spent writing articles into Chroma (`Store.put_articles`)."""
-        with encode_timer(self.embedder.model) as encode:
+        with _timer(self.embedder, "embed_passages") as encode:
             started = time.perf_counter()
             engine = self.open()
             with _timer(engine.store, "put_articles") as writes:

@@ -32,7 +32,8 @@ MAX_CHARS = 1000
 # Bump the version whenever the splitting rules or `embedding_text` change: the index is
 # rebuilt when this does.
 CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
-SENTENCES_FINGERPRINT = "+sentences-v1"  # chunk_sentences, when sentence vectors are on
+#: chunk_sentences, when sentence vectors are on; v2: pooled from the chunk's forward pass.
+SENTENCES_FINGERPRINT = "+sentences-v2"
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,10 @@ def embedding_text(article: Article, chunk: Chunk) -> str:
 
 
 def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
-    """The sentences of `chunk` that get a vector of their own, as offsets in its text. They
-    are embedded bare (no title): a question is matched to the one sentence that answers it,
-    where the whole chunk's vector is diluted by its other sentences."""
+    """The sentences of `chunk` that get a vector of their own, as offsets in its text: a
+    question is matched to the one sentence that answers it, where the whole chunk's vector is
+    diluted by its other sentences. Each vector is pooled from the sentence's tokens in the
+    chunk's own forward pass (`Embedder.embed_passages`), so it costs no second encoding."""
     return split_sentences(chunk.text)
 
 

@@ -73,7 +73,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _progress(unit: str = "vector", desc: str = "embedding") -> Any:
+def _progress(unit: str = "article", desc: str = "embedding") -> Any:
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm

@@ -40,7 +40,7 @@ class Settings:
     ollama_base_url: str | None = None  # for RAG_LLM=ollama:MODEL; the Ollama default if unset
     cache_dir: Path = Path.home() / ".cache" / "rag"
     max_article_bytes: int = 20 * 1024 * 1024
-    sentence_vectors: bool = True  # a vector per sentence too: better retrieval, 2x the embedding
+    sentence_vectors: bool = True  # a vector per sentence too, pooled from its chunk's pass
     allow_private_urls: bool = False  # `rag add URL` may fetch from private/loopback addresses
     collection: str = "articles"
 

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.articles import Article, article_id, file_sha256, load_article, scan_article_files
 from rag.chunking import (
     CHUNKING_FINGERPRINT,
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 #: Articles embedded together: enough chunks for full batches, little lost if interrupted.
 GROUP = 64
 
-Progress = Callable[[int, int], None]  # (vectors done, vectors to do: chunks and sentences)
+Progress = Callable[[int, int], None]  # (articles done, articles to embed)
 
 
 @dataclass(frozen=True)
@@ -195,9 +197,48 @@ def _embed_all(
     progress: Progress | None,
     replacing: set[str],
 ) -> int:
-    """Load and chunk every article in `todo` (so the total is known), then embed and write
-    them a group of articles at a time. Returns the number of chunks embedded."""
-    loaded: list[tuple[Article, list[Chunk]]] = []
+    """Load, chunk, embed and write the articles of `todo` a group at a time, so memory holds
+    one group whatever the corpus size. Returns the number of chunks embedded."""
+    embedded = 0
+    for i in range(0, len(todo), GROUP):
+        group = _load_group(settings, todo[i : i + GROUP], skipped)
+        if group:
+            embedded += _embed_group(settings, store, embedder, group, replacing)
+        if progress:
+            progress(min(i + GROUP, len(todo)), len(todo))
+    return embedded
+
+
+def _embed_group(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    group: list[tuple[Article, list[Chunk]]],
+    replacing: set[str],
+) -> int:
+    """Embed one group of articles' chunks and sentences, one forward pass per chunk, and
+    write them. Returns the number of chunks."""
+    chunks = [(a, c) for a, cs in group for c in cs]
+    spans = {c.id: chunk_sentences(c) if settings.sentence_vectors else [] for _, c in chunks}
+    texts = [embedding_text(a, c) for a, c in chunks]
+    # A chunk's sentences, as offsets in the text embedded for it (the title comes first).
+    inside = [
+        [(len(t) - len(c.text) + s, len(t) - len(c.text) + e) for s, e in spans[c.id]]
+        for t, (_, c) in zip(texts, chunks, strict=True)
+    ]
+    passages, sentences = embedder.embed_passages(texts, inside)
+    store.put_articles(
+        group,
+        ArticleVectors(passages, _flat(sentences, embedder.dim), spans),
+        replacing=[a.id for a, _ in group if a.id in replacing],
+    )
+    return len(texts)
+
+
+def _load_group(
+    settings: Settings, todo: list[tuple[str, Path]], skipped: dict[str, str]
+) -> list[tuple[Article, list[Chunk]]]:
+    loaded = []
     for aid, path in todo:
         try:
             article = load_article(
@@ -208,31 +249,8 @@ def _embed_all(
             skipped[aid] = str(exc)
             continue
         loaded.append((article, chunk_article(article)))
-    sentences = {
-        c.id: chunk_sentences(c) if settings.sentence_vectors else []
-        for _, chunks in loaded
-        for c in chunks
-    }
-    total = sum(1 + len(spans) for spans in sentences.values())  # vectors: chunks, sentences
-    done = 0
+    return loaded
 
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, total)
 
-    embedded = 0
-    for i in range(0, len(loaded), GROUP):
-        group = loaded[i : i + GROUP]
-        texts = [embedding_text(a, c) for a, cs in group for c in cs]
-        bare = [c.text[s:e] for _, cs in group for c in cs for s, e in sentences[c.id]]
-        # One call: chunks and sentences share the length-sorted batches.
-        vectors = embedder.embed_documents(texts + bare, progress=advance)
-        store.put_articles(
-            group,
-            ArticleVectors(vectors[: len(texts)], vectors[len(texts) :], sentences),
-            replacing=[a.id for a, _ in group if a.id in replacing],
-        )
-        embedded += len(texts)
-    return embedded
+def _flat(vectors: list[np.ndarray], dim: int) -> np.ndarray:
+    return np.concatenate(vectors) if vectors else np.empty((0, dim), np.float32)

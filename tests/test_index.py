@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SEED_ID, make_engine
 
@@ -14,7 +16,10 @@ from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import ConfigError
+from rag.evidence import PREFILTER
 from rag.text import split_sentences
+
+QA_FILE = Path(__file__).parent / "data" / "qa.jsonl"
 
 NEW_ARTICLE = """Batteries : une usine de 2 000 emplois ouvrira à Douai en 2026
 
@@ -52,14 +57,55 @@ def test_every_stored_chunk_is_an_exact_slice_of_its_article(synced: Engine) -> 
 def test_every_sentence_of_every_chunk_has_its_vector(synced: Engine) -> None:
     chunks = synced.store.vectors.all_chunks()
     stored = synced.store.vectors.sentence_vectors([c.id for c in chunks])
-    some = []
     for chunk in chunks:
-        spans = [(s.start, s.end) for s in stored[chunk.id]]
-        assert spans == split_sentences(chunk.text)
-        some += [(chunk.text[s.start : s.end], s.vector) for s in stored[chunk.id][:1]]
-    texts, vectors = zip(*some[:20], strict=True)
-    fresh = synced.embedder.embed_documents(list(texts))
-    assert min(float(a @ b) for a, b in zip(fresh, vectors, strict=True)) >= 0.99
+        assert [(s.start, s.end) for s in stored[chunk.id]] == split_sentences(chunk.text)
+
+
+def test_sentence_vectors_find_the_sentence_that_answers(synced: Engine) -> None:
+    """Pooled from the chunk's forward pass, the vectors still single out the sentence that
+    answers among every sentence of the index (what the reader's prefilter needs)."""
+    chunks = synced.store.vectors.all_chunks()
+    stored = synced.store.vectors.sentence_vectors([c.id for c in chunks])
+    rows = [(c.text[s.start : s.end], s.vector) for c in chunks for s in stored[c.id]]
+    texts, vectors = zip(*rows, strict=True)
+    items = [json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines()]
+    items = [i for i in items if i.get("evidence")]
+    found = 0
+    questions = synced.embedder.embed_queries([i["question"] for i in items])
+    for item, qvec in zip(items, questions, strict=True):
+        best = np.argsort(-(np.stack(vectors) @ qvec))[:PREFILTER]
+        found += any(item["evidence"] in texts[b] for b in best)
+    assert len(items) >= 10
+    assert found / len(items) >= 0.9, (found, len(items))
+
+
+def test_one_pass_gives_the_passage_vector_and_embeds_a_cut_off_sentence_alone(
+    embedder: Embedder,
+) -> None:
+    text = "Xiaomi vise l'Europe en 2027. " + "La SU7 se vend bien en Chine. " * 150
+    last = (len(text) - 30, len(text) - 1)  # past the encoder's 512 tokens
+    spans = [(0, 29), (30, 59), last]
+    passages, sentences = embedder.embed_passages([text, "Il pleut sur Brest."], [spans, []])
+    reference = embedder.embed_documents([text, "Il pleut sur Brest."])
+    assert np.sum(passages * reference, axis=1).min() >= 0.99
+    assert sentences[0].shape == (3, embedder.dim) and sentences[1].shape == (0, embedder.dim)
+    alone = embedder.embed_documents([text[slice(*last)]])[0]
+    assert float(sentences[0][2] @ alone) >= 0.99
+    assert float(sentences[0][0] @ alone) < 0.99
+    assert np.allclose(np.linalg.norm(sentences[0], axis=1), 1.0, atol=1e-5)
+
+
+def test_a_tokenizer_without_offsets_embeds_sentences_alone(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "Xiaomi vise l'Europe en 2027. Il pleut sur Brest."
+    spans = [(0, 29), (30, 49)]
+    monkeypatch.setattr(type(embedder.model.tokenizer), "is_fast", False)
+    passages, sentences = embedder.embed_passages([text, "Rien."], [spans, []])
+    alone = embedder.embed_documents([text[s:e] for s, e in spans])
+    assert float(passages[0] @ embedder.embed_documents([text])[0]) >= 0.99
+    assert np.sum(sentences[0] * alone, axis=1).min() >= 0.99
+    assert sentences[1].shape == (0, embedder.dim)
 
 
 def sentence_count(engine: Engine) -> int:

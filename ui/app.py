@@ -80,7 +80,7 @@ def run_sync(engine: Engine, *, rebuild: bool = False) -> None:
             left = f", about {render.duration(seconds)} left"
         bar.progress(
             done / total if total else 1.0,
-            text=f"Embedding passages and sentences: {done}/{total}{left}",
+            text=f"Embedding articles: {done}/{total}{left}",
         )
 
     try:
