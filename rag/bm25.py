@@ -2,16 +2,23 @@
 
 Scoring touches only the documents that contain a query term, so a query costs
 O(matching postings), not O(corpus) as in `rank_bm25` (which loops over every document for
-every query term). Terms are lower-cased, accent-folded words minus French and English
-stopwords. It keeps no state on disk: `retrieval` rebuilds it when the index changes.
+every query term). The postings are numpy arrays (a document id and its precomputed BM25
+term weight, 8 bytes each), so 150,000 news chunks fit in about 100 MB and a query term's
+postings are scored in one vectorised step. Terms are lower-cased, accent-folded words minus
+French and English stopwords. It keeps no state on disk: `retrieval` rebuilds it when the
+index changes.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
+
+import numpy as np
 
 from rag.text import terms
 
@@ -23,22 +30,38 @@ class Match(NamedTuple):
 
 
 class BM25:
-    def __init__(self, docs: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, docs: Iterable[str], k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        self.lengths: list[int] = []
+        self.vocabulary: dict[str, int] = {}
+        # Flat (term, document, tf) triples as C ints while reading: no Python object each.
+        term_ids, doc_ids, tfs, lengths = array("i"), array("i"), array("i"), array("i")
         for i, doc in enumerate(docs):
             counts = Counter(terms(doc))
-            self.lengths.append(sum(counts.values()))
-            for term, tf in counts.items():
-                self.postings[term].append((i, tf))
-        self.avg_len = (sum(self.lengths) / len(self.lengths)) if self.lengths else 0.0
+            lengths.append(sum(counts.values()))
+            for term, count in counts.items():
+                term_ids.append(self.vocabulary.setdefault(term, len(self.vocabulary)))
+                doc_ids.append(i)
+                tfs.append(count)
+        by_term = np.argsort(np.frombuffer(term_ids, dtype=np.intc), kind="stable")
+        sorted_terms = np.frombuffer(term_ids, dtype=np.intc)[by_term]
+        #: postings of term t: self.docs[starts[t]:starts[t + 1]] (and the same of weights)
+        self.starts = np.searchsorted(sorted_terms, np.arange(len(self.vocabulary) + 1))
+        self.docs = np.frombuffer(doc_ids, dtype=np.intc)[by_term].astype(np.int32)
+        self.lengths = np.frombuffer(lengths, dtype=np.intc).astype(np.float32)
+        self.avg_len = float(self.lengths.mean()) if len(self.lengths) else 0.0
+        tf = np.frombuffer(tfs, dtype=np.intc)[by_term].astype(np.float32)
+        norm = k1 * (1 - b + b * self.lengths[self.docs] / (self.avg_len or 1.0))
+        self.weights = tf * (k1 + 1) / (tf + norm)
 
     def __len__(self) -> int:
         return len(self.lengths)
 
+    def df(self, term: str) -> int:
+        t = self.vocabulary.get(term)
+        return 0 if t is None else int(self.starts[t + 1] - self.starts[t])
+
     def idf(self, term: str) -> float:
-        df = len(self.postings.get(term, ()))
+        df = self.df(term)
         return math.log(1 + (len(self.lengths) - df + 0.5) / (df + 0.5))
 
     def top(self, query: str, k: int, keep: Callable[[int], bool] | None = None) -> list[Match]:
@@ -49,20 +72,21 @@ class BM25:
         gets low coverage everywhere, even where its BM25 scores rank some documents first.
         Terms absent from the corpus count with the highest IDF. `keep`: which documents may
         match (a date window)."""
-        query_terms = set(terms(query))
-        idfs = {term: self.idf(term) for term in query_terms}
+        idfs = {term: self.idf(term) for term in set(terms(query))}
         total = sum(idfs.values())
-        scores: dict[int, float] = defaultdict(float)
-        covered: dict[int, float] = defaultdict(float)
-        for term in query_terms:
-            postings = self.postings.get(term)
-            if not postings:
+        scores = np.zeros(len(self.lengths))
+        covered = np.zeros(len(self.lengths))
+        for term, idf in idfs.items():
+            t = self.vocabulary.get(term)
+            if t is None:
                 continue
-            idf = idfs[term]
-            for doc, tf in postings:
-                norm = self.k1 * (1 - self.b + self.b * self.lengths[doc] / self.avg_len)
-                scores[doc] += idf * tf * (self.k1 + 1) / (tf + norm)
-                covered[doc] += idf
-        kept = scores.items() if keep is None else ((d, s) for d, s in scores.items() if keep(d))
-        best = sorted(kept, key=lambda kv: (-kv[1], kv[0]))[:k]
-        return [Match(doc, score, covered[doc] / total) for doc, score in best]
+            lo, hi = self.starts[t], self.starts[t + 1]
+            docs = self.docs[lo:hi]  # each document once per term
+            scores[docs] += idf * self.weights[lo:hi]
+            covered[docs] += idf
+        matched = np.flatnonzero(covered)
+        ranked = matched[np.lexsort((matched, -scores[matched]))]
+        best = (int(d) for d in ranked if keep is None or keep(int(d)))
+        return [
+            Match(d, float(scores[d]), float(covered[d] / total)) for d in itertools.islice(best, k)
+        ]
