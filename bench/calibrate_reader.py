@@ -3,6 +3,10 @@
     .venv/bin/python -m bench.calibrate_reader --data ../shared/data           # fit (calib)
     .venv/bin/python -m bench.calibrate_reader --data ../shared/data --check   # score (test)
 
+With RAG_SENTENCE_VECTORS=pooled, the same on indexes whose sentence vectors are pooled from
+their chunk's pass (bench/out/answer-pooled/): the fit goes to reader.json's "pooled" key and
+the reports to their own sections.
+
 Indexes are built with the project's own pipeline (`rag.indexer.sync`, one .txt per paragraph
 or article) under bench/out/answer/ and reused: SQuAD 2.0 (646 paragraphs), PIAF (761) and
 1,000 OrangeSum articles. Question sets, each taken from one split (`bench.splits`, by article
@@ -38,6 +42,7 @@ import re
 import statistics
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +64,7 @@ from rag.evaluate import QAItem, holds, judge, load_qa, percentile, span_scores
 from rag.evidence import SUPPORT_FEATURES, features, support
 from rag.reader import Reader
 
-OUT = Path("bench/out/answer")
+OUT = Path("bench/out/answer")  # answer-pooled/ for RAG_SENTENCE_VECTORS=pooled
 DOC = Path("docs/reader.md")
 BENCH_DOC = Path("docs/benchmarks.md")
 K = 5
@@ -74,14 +79,22 @@ SEED_QA = ROOT / "tests" / "data" / "seed-qa.jsonl"  # 11 English, 4 French, 4 n
 
 
 # -- indexes -----------------------------------------------------------------------------------
-def _engine(name: str, docs: Iterable[tuple[str, str]], embedder: Embedder) -> Engine:
-    root = OUT / name / "articles"
+def _out(settings: Settings) -> Path:
+    """Where the indexes are: one set per way of making sentence vectors."""
+    mode = settings.sentence_vectors
+    return OUT if mode == "alone" else OUT.with_name(f"{OUT.name}-{mode}")
+
+
+def _engine(
+    name: str, docs: Iterable[tuple[str, str]], embedder: Embedder, settings: Settings
+) -> Engine:
+    root = _out(settings) / name / "articles"
     root.mkdir(parents=True, exist_ok=True)
     for fname, text in docs:
         path = root / fname
         if not path.exists():
             path.write_text(text, encoding="utf-8")
-    settings = Settings(articles_dir=root, index_dir=OUT / name / "index")
+    settings = replace(settings, articles_dir=root, index_dir=root.parent / "index")
     engine = open_engine(settings, embedder=embedder)
     synced = engine.sync()
     if synced.embedded:
@@ -108,7 +121,7 @@ class Engines(dict[str, Engine]):
     def __init__(self, data_dir: Path) -> None:
         super().__init__()
         self.data_dir = data_dir
-        settings = Settings.from_env(os.environ)
+        self.settings = settings = Settings.from_env(os.environ)
         self.embedder = load_embedder(
             settings.embedding_model, settings.cache_dir, settings.embedding_backend
         )
@@ -127,7 +140,7 @@ class Engines(dict[str, Engine]):
         else:
             rel = {"squad2": "squad2/squad2-dev-half.json", "piaf": "piaf/piaf-v1.0.json"}[name]
             docs = _paragraph_docs(squad_articles(self.data_dir / rel))
-        self[name] = engine = _engine(name, docs, self.embedder)
+        self[name] = engine = _engine(name, docs, self.embedder, self.settings)
         return engine
 
 
@@ -297,7 +310,7 @@ def run_fit(data_dir: Path, n: int) -> str:
     settings = Settings.from_env(os.environ)
     shipped = reader_module.load_reader(settings.cache_dir)
     rows = dump(question_sets(data_dir, "calib", n), engs, raw_reader(shipped))
-    (OUT / "calib-rows.json").write_text(json.dumps(rows, ensure_ascii=False))
+    (_out(settings) / "calib-rows.json").write_text(json.dumps(rows, ensure_ascii=False))
     # Every read sentence no rule ruled out: does it hold a gold answer (never, for a question
     # the articles do not answer)? The model both ranks a question's sentences and gives the
     # best one's support.
@@ -320,9 +333,11 @@ def run_fit(data_dir: Path, n: int) -> str:
     alone = max(sweep(rows, logit_only, grid), key=lambda r: r["balanced"])
     short = span_threshold(rows, cal, best["threshold"])
     card = reader_module.load_card()
-    card["calibration"] = cal
-    card["abstain_below"] = best["threshold"]
-    card["span_confidence"] = short
+    fitted = {"calibration": cal, "abstain_below": best["threshold"], "span_confidence": short}
+    if settings.sentence_vectors == "alone":
+        card.update(fitted)
+    else:  # the override `Reader.for_sentences` applies on such indexes
+        card[settings.sentence_vectors] = fitted
     reader_module.CARD.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     counts = {s: sum(r["set"] == s for r in rows) for s in dict.fromkeys(r["set"] for r in rows)}
     prefilter = [r for r in rows if r["positive"] and r["gold_hits"]]
@@ -383,7 +398,7 @@ def run_fit(data_dir: Path, n: int) -> str:
 def run_check(data_dir: Path, n: int, latency_questions: int) -> str:
     engs = Engines(data_dir)
     settings = Settings.from_env(os.environ)
-    rd = reader_module.load_reader(settings.cache_dir)
+    rd = reader_module.load_reader(settings.cache_dir).for_sentences(settings.sentence_vectors)
     rows = []
     for name, (index, items) in question_sets(data_dir, "test", n).items():
         judged = []
@@ -481,7 +496,7 @@ def main() -> None:
         "--latency", action="store_true", help="only re-time answer() (an idle machine)"
     )
     args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
+    _out(Settings.from_env(os.environ)).mkdir(parents=True, exist_ok=True)
     if args.build:
         engs = Engines(args.data)
         for name in ("squad2", "piaf", "orangesum", "ntrex_en", "seed"):
@@ -489,20 +504,22 @@ def main() -> None:
         return
     if args.latency:
         settings = Settings.from_env(os.environ)
-        rd = reader_module.load_reader(settings.cache_dir)
+        rd = reader_module.load_reader(settings.cache_dir).for_sentences(settings.sentence_vectors)
         line = latency(args.data, Engines(args.data)["orangesum"], rd, args.latency_questions)
         for doc in (DOC, BENCH_DOC):
             text = doc.read_text(encoding="utf-8")
             doc.write_text(re.sub(r"^Latency of `answer\(\)`.*$", lambda _: line, text, flags=re.M))
         print(line)
         return
+    mode = Settings.from_env(os.environ).sentence_vectors
+    suffix = "" if mode == "alone" else f" ({mode} sentence vectors)"
     if args.check:
         body = run_check(args.data, args.n, args.latency_questions)
-        _write(DOC, "check", body)
-        _write(BENCH_DOC, "answers", body)
+        _write(DOC, "check" + suffix, body)
+        _write(BENCH_DOC, "answers" + suffix, body)
     else:
         body = run_fit(args.data, args.n)
-        _write(DOC, "fit", body)
+        _write(DOC, "fit" + suffix, body)
     print(body)
 
 

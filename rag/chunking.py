@@ -32,8 +32,9 @@ MAX_CHARS = 1000
 # Bump the version whenever the splitting rules or `embedding_text` change: the index is
 # rebuilt when this does.
 CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
-#: chunk_sentences, when sentence vectors are on; v2: pooled from the chunk's forward pass.
-SENTENCES_FINGERPRINT = "+sentences-v2"
+#: chunk_sentences and how their vectors are made (the `sentence_vectors` setting; v2 is
+#: pooled from the chunk's pass).
+SENTENCES_FINGERPRINTS = {"alone": "+sentences-v1", "pooled": "+sentences-v2", "off": ""}
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,8 @@ def embedding_text(article: Article, chunk: Chunk) -> str:
 def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
     """The sentences of `chunk` that get a vector of their own, as offsets in its text: a
     question is matched to the one sentence that answers it, where the whole chunk's vector is
-    diluted by its other sentences. Each vector is pooled from the sentence's tokens in the
-    chunk's own forward pass (`Embedder.embed_passages`), so it costs no second encoding."""
+    diluted by its other sentences. Each is embedded alone, or pooled from the chunk's own
+    forward pass (`Embedder.embed_passages`)."""
     return split_sentences(chunk.text)
 
 

@@ -19,11 +19,14 @@ DEFAULT_MODEL = "multilingual-e5-small"
 EMBEDDING_BACKENDS = ("onnx-int8", "torch")
 
 
+#: How sentences get their vectors: each embedded alone (the default: the best retrieval),
+#: pooled from their chunk's own forward pass (one encoder pass: a faster build, a little
+#: less retrieval; docs/benchmarks.md), or none (chunk vectors only).
+SENTENCE_VECTORS = ("alone", "pooled", "off")
+_SENTENCE_VECTOR_WORDS = {"1": "alone", "true": "alone", "0": "off", "false": "off"}
+
 #: The on/off settings and their variables.
-_FLAGS = {
-    "sentence_vectors": "RAG_SENTENCE_VECTORS",
-    "allow_private_urls": "RAG_ALLOW_PRIVATE_URLS",
-}
+_FLAGS = {"allow_private_urls": "RAG_ALLOW_PRIVATE_URLS"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Settings:
     ollama_base_url: str | None = None  # for RAG_LLM=ollama:MODEL; the Ollama default if unset
     cache_dir: Path = Path.home() / ".cache" / "rag"
     max_article_bytes: int = 20 * 1024 * 1024
-    sentence_vectors: bool = True  # a vector per sentence too, pooled from its chunk's pass
+    sentence_vectors: str = SENTENCE_VECTORS[0]  # one of SENTENCE_VECTORS
     allow_private_urls: bool = False  # `rag add URL` may fetch from private/loopback addresses
     collection: str = "articles"
 
@@ -92,6 +95,14 @@ class Settings:
                         f"{_FLAGS[name]} must be 1 or 0 (true or false), got {value!r}."
                     )
                 value = str(value).lower() in ("1", "true")
+            elif name == "sentence_vectors":
+                value = _SENTENCE_VECTOR_WORDS.get(str(value).lower(), str(value).lower())
+                if value not in SENTENCE_VECTORS:
+                    raise ConfigError(
+                        "RAG_SENTENCE_VECTORS must be 1 (each sentence embedded alone), "
+                        "pooled (from its chunk's pass: a faster build) or 0 (none), "
+                        f"got {values[name]!r}."
+                    )
             elif name == "embedding_backend" and value not in EMBEDDING_BACKENDS:
                 raise ConfigError(
                     f"RAG_EMBEDDING_BACKEND must be one of {', '.join(EMBEDDING_BACKENDS)}, "

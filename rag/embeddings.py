@@ -9,7 +9,8 @@ The query/passage prompts live in each model's own config and are applied throug
 `encode_query` / `encode_document`; this module never pastes a prefix by hand.
 By default the transformer runs as int8 in ONNX Runtime (`rag.onnx_int8`, built once into
 `cache_dir`, ~3x faster than torch on 2 cores); `backend="torch"` keeps float32.
-`embed_passages` gives a passage's vector and its sentences' vectors from one forward pass.
+`embed_passages` gives passages' vectors and their sentences' (embedded alone, or pooled from
+the passage's own forward pass).
 It does not know about Chroma or chunks: it turns texts into unit vectors.
 """
 
@@ -112,25 +113,32 @@ class Embedder:
         return out
 
     def embed_passages(
+        self, texts: Sequence[str], sentences: Sequence[Spans], *, pooled: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Unit vectors for passages and for the sentences in them (`sentences[i]`: character
+        offsets in `texts[i]`). By default each sentence is embedded alone, in one call with
+        the passages (they share the length-sorted batches). `pooled`: one forward pass per
+        passage, a sentence's vector the mean of its tokens' output vectors, read in the
+        context of its passage ("late chunking"): about 2x less encoding on news, a little
+        less retrieval (docs/benchmarks.md). A sentence the encoder's length limit cuts off,
+        and every sentence when the tokenizer gives no character offsets, is embedded alone.
+        A passage's vector is `embed_documents`' own either way."""
+        if not pooled or not getattr(self.model.tokenizer, "is_fast", False):
+            bare = [t[s:e] for t, spans in zip(texts, sentences, strict=True) for s, e in spans]
+            flat = self.embed_documents([*texts, *bare])
+            cuts = np.cumsum([len(texts), *(len(spans) for spans in sentences)])[:-1]
+            passages, *pieces = np.split(flat, cuts)
+            return passages, pieces
+        return self._embed_pooled(texts, sentences)
+
+    def _embed_pooled(
         self, texts: Sequence[str], sentences: Sequence[Spans]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Unit vectors for passages and for the sentences in them, from one forward pass per
-        passage: a sentence's vector is the mean of its tokens' output vectors, read in the
-        context of its passage ("late chunking"). `sentences[i]`: character offsets in
-        `texts[i]`. A passage's vector is `embed_documents`' own. Measured against embedding
-        every sentence alone (docs/benchmarks.md): 2.5x less encoding on news; the answering
-        sentence ranks first in its paragraph a little less often, the right paragraph is
-        found as often. A sentence the encoder's length limit cuts off is embedded alone."""
         import torch
 
         prompts = self.model.prompts or {}
         prompt = next((prompts[k] or "" for k in DOCUMENT_PROMPTS if k in prompts), "")
         tokenizer = self.model.tokenizer
-        if not getattr(tokenizer, "is_fast", False):  # no character offsets: embed sentences alone
-            bare = [t[s:e] for t, spans in zip(texts, sentences, strict=True) for s, e in spans]
-            flat = self.embed_documents(bare)
-            cuts = np.cumsum([len(spans) for spans in sentences])[:-1]
-            return self.embed_documents(texts), np.split(flat, cuts)
         passages = np.empty((len(texts), self.dim), dtype=np.float32)
         pooled: list[np.ndarray] = [np.empty((0, self.dim), np.float32)] * len(texts)
         cut_off: list[tuple[int, int]] = []  # (text, sentence) past the encoder's limit

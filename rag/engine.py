@@ -166,7 +166,7 @@ class Engine:
     @functools.cached_property
     def reader(self) -> Reader:
         """The trained reader (rag.reader), loaded on first use."""
-        return load_reader(self.settings.cache_dir)
+        return load_reader(self.settings.cache_dir).for_sentences(self.settings.sentence_vectors)
 
     @functools.cached_property
     def llm(self) -> BaseChatModel:

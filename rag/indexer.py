@@ -24,13 +24,13 @@ import numpy as np
 from rag.articles import Article, article_id, file_sha256, load_article, scan_article_files
 from rag.chunking import (
     CHUNKING_FINGERPRINT,
-    SENTENCES_FINGERPRINT,
+    SENTENCES_FINGERPRINTS,
     Chunk,
     chunk_article,
     chunk_sentences,
     embedding_text,
 )
-from rag.config import Settings
+from rag.config import SENTENCE_VECTORS, Settings
 from rag.embeddings import Embedder
 from rag.errors import ArticleError, RagError
 from rag.store import Store
@@ -65,8 +65,8 @@ class SyncReport:
 METADATA_FINGERPRINT = "+day-v1"
 
 
-def index_fingerprint(embedder: Embedder, sentence_vectors: bool = True) -> str:
-    sentences = SENTENCES_FINGERPRINT if sentence_vectors else ""
+def index_fingerprint(embedder: Embedder, sentence_vectors: str = SENTENCE_VECTORS[0]) -> str:
+    sentences = SENTENCES_FINGERPRINTS[sentence_vectors]
     return f"{embedder.fingerprint}|{CHUNKING_FINGERPRINT}{sentences}{METADATA_FINGERPRINT}"
 
 
@@ -216,17 +216,19 @@ def _embed_group(
     group: list[tuple[Article, list[Chunk]]],
     replacing: set[str],
 ) -> int:
-    """Embed one group of articles' chunks and sentences, one forward pass per chunk, and
-    write them. Returns the number of chunks."""
+    """Embed one group of articles' chunks and sentences, and write them. Returns the number
+    of chunks."""
     chunks = [(a, c) for a, cs in group for c in cs]
-    spans = {c.id: chunk_sentences(c) if settings.sentence_vectors else [] for _, c in chunks}
+    off = settings.sentence_vectors == "off"
+    spans = {c.id: [] if off else chunk_sentences(c) for _, c in chunks}
     texts = [embedding_text(a, c) for a, c in chunks]
     # A chunk's sentences, as offsets in the text embedded for it (the title comes first).
     inside = [
         [(len(t) - len(c.text) + s, len(t) - len(c.text) + e) for s, e in spans[c.id]]
         for t, (_, c) in zip(texts, chunks, strict=True)
     ]
-    passages, sentences = embedder.embed_passages(texts, inside)
+    pooled = settings.sentence_vectors == "pooled"
+    passages, sentences = embedder.embed_passages(texts, inside, pooled=pooled)
     store.put_articles(
         group,
         ArticleVectors(passages, _flat(sentences, embedder.dim), spans),

@@ -214,6 +214,15 @@ class Reader:
         self.pad_id = special_id(tokenizer, "<pad>")
         self._lock = threading.Lock()
 
+    def for_sentences(self, mode: str) -> Reader:
+        """This reader with the calibration fitted on indexes whose sentence vectors are made
+        the `mode` way (the `sentence_vectors` setting): the card's own is for "alone", a key
+        named after another mode overrides it. The model is shared."""
+        override = self.card.get(mode)
+        if not override:
+            return self
+        return Reader(self.model, self.tokenizer, self.card | override, self.bf16)
+
     def read(self, question: str, sentences: Sequence[str]) -> list[Verdict]:
         """One verdict per sentence, in order (one batch: a sentence's verdict does not
         depend on the others, padding is masked)."""

@@ -61,22 +61,36 @@ def test_every_sentence_of_every_chunk_has_its_vector(synced: Engine) -> None:
         assert [(s.start, s.end) for s in stored[chunk.id]] == split_sentences(chunk.text)
 
 
-def test_sentence_vectors_find_the_sentence_that_answers(synced: Engine) -> None:
-    """Pooled from the chunk's forward pass, the vectors still single out the sentence that
-    answers among every sentence of the index (what the reader's prefilter needs)."""
-    chunks = synced.store.vectors.all_chunks()
-    stored = synced.store.vectors.sentence_vectors([c.id for c in chunks])
+@pytest.mark.parametrize("mode", ["alone", "pooled"])
+def test_sentence_vectors_find_the_sentence_that_answers(
+    settings: Settings, embedder: Embedder, mode: str
+) -> None:
+    """Embedded alone or pooled from the chunk's forward pass, the vectors single out the
+    sentence that answers among every sentence of the index (what the reader's prefilter
+    needs), and each chunk's sentences all have one."""
+    engine = make_engine(replace(settings, sentence_vectors=mode), embedder)
+    engine.sync()
+    chunks = engine.store.vectors.all_chunks()
+    stored = engine.store.vectors.sentence_vectors([c.id for c in chunks])
+    assert all(len(stored[c.id]) == len(split_sentences(c.text)) for c in chunks)
     rows = [(c.text[s.start : s.end], s.vector) for c in chunks for s in stored[c.id]]
     texts, vectors = zip(*rows, strict=True)
     items = [json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines()]
     items = [i for i in items if i.get("evidence")]
     found = 0
-    questions = synced.embedder.embed_queries([i["question"] for i in items])
+    questions = engine.embedder.embed_queries([i["question"] for i in items])
     for item, qvec in zip(items, questions, strict=True):
         best = np.argsort(-(np.stack(vectors) @ qvec))[:PREFILTER]
         found += any(item["evidence"] in texts[b] for b in best)
     assert len(items) >= 10
     assert found / len(items) >= 0.9, (found, len(items))
+
+
+def test_sentences_embedded_alone_are_their_bare_text(synced: Engine) -> None:
+    chunk = next(c for c in synced.store.vectors.all_chunks() if len(split_sentences(c.text)) > 1)
+    stored = synced.store.vectors.sentence_vectors([chunk.id])[chunk.id]
+    fresh = synced.embedder.embed_documents([chunk.text[s.start : s.end] for s in stored])
+    assert min(float(s.vector @ f) for s, f in zip(stored, fresh, strict=True)) >= 0.99
 
 
 def test_one_pass_gives_the_passage_vector_and_embeds_a_cut_off_sentence_alone(
@@ -85,7 +99,9 @@ def test_one_pass_gives_the_passage_vector_and_embeds_a_cut_off_sentence_alone(
     text = "Xiaomi vise l'Europe en 2027. " + "La SU7 se vend bien en Chine. " * 150
     last = (len(text) - 30, len(text) - 1)  # past the encoder's 512 tokens
     spans = [(0, 29), (30, 59), last]
-    passages, sentences = embedder.embed_passages([text, "Il pleut sur Brest."], [spans, []])
+    passages, sentences = embedder.embed_passages(
+        [text, "Il pleut sur Brest."], [spans, []], pooled=True
+    )
     reference = embedder.embed_documents([text, "Il pleut sur Brest."])
     assert np.sum(passages * reference, axis=1).min() >= 0.99
     assert sentences[0].shape == (3, embedder.dim) and sentences[1].shape == (0, embedder.dim)
@@ -101,7 +117,7 @@ def test_a_tokenizer_without_offsets_embeds_sentences_alone(
     text = "Xiaomi vise l'Europe en 2027. Il pleut sur Brest."
     spans = [(0, 29), (30, 49)]
     monkeypatch.setattr(type(embedder.model.tokenizer), "is_fast", False)
-    passages, sentences = embedder.embed_passages([text, "Rien."], [spans, []])
+    passages, sentences = embedder.embed_passages([text, "Rien."], [spans, []], pooled=True)
     alone = embedder.embed_documents([text[s:e] for s, e in spans])
     assert float(passages[0] @ embedder.embed_documents([text])[0]) >= 0.99
     assert np.sum(sentences[0] * alone, axis=1).min() >= 0.99
@@ -115,8 +131,10 @@ def sentence_count(engine: Engine) -> int:
 def test_without_sentence_vectors_only_chunks_are_embedded_and_answers_still_work(
     settings: Settings, embedder: Embedder
 ) -> None:
-    assert Settings.from_env({"RAG_SENTENCE_VECTORS": "0"}).sentence_vectors is False
-    off = replace(settings, sentence_vectors=False)
+    modes = {v: Settings.from_env({"RAG_SENTENCE_VECTORS": v}).sentence_vectors for v in "01"}
+    assert modes == {"0": "off", "1": "alone"}
+    assert Settings.from_env({"RAG_SENTENCE_VECTORS": "Pooled"}).sentence_vectors == "pooled"
+    off = replace(settings, sentence_vectors="off")
     engine = make_engine(off, embedder)
     report = engine.sync()
     assert report.embedded == report.chunks > 0 and sentence_count(engine) == 0

@@ -111,3 +111,13 @@ def test_missing_weights_say_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_pat
             reader.load_reader(Settings().cache_dir)
     finally:
         reader._load_reader.cache_clear()
+
+
+def test_an_index_of_pooled_sentence_vectors_gets_the_calibration_fitted_on_such(
+    shipped: reader.Reader,
+) -> None:
+    pooled = shipped.for_sentences("pooled")
+    assert pooled.card["calibration"] == shipped.card["pooled"]["calibration"]
+    assert pooled.card["calibration"] != shipped.card["calibration"]
+    assert pooled.model is shipped.model
+    assert shipped.for_sentences("alone") is shipped
