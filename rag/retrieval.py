@@ -110,6 +110,14 @@ class Searcher:
                 log.info("BM25 rebuilt over %d chunks (generation %d)", len(chunks), generation)
             return self._chunks, self._by_id, self._bm25
 
+    def warm(self) -> threading.Thread:
+        """Build BM25 for the index as it is now, in a background thread, so the next question
+        does not wait for it (4 s at 31,000 chunks; a question asked meanwhile waits for the
+        build instead of starting its own)."""
+        thread = threading.Thread(target=self._lexical, name="bm25-warm", daemon=True)
+        thread.start()
+        return thread
+
     def search(self, query: str, k: int = 5, published: Published | None = None) -> list[Hit]:
         return self.search_vector(query, self.embedder.embed_query(query), k, published)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from rag import retrieval
 from rag.bm25 import BM25, Match
+from rag.engine import Engine
 from rag.retrieval import ARTICLE_WEIGHT, DENSE_WEIGHT, fuse
 
 DOCS = [
@@ -68,3 +70,22 @@ def test_a_passage_gains_a_share_of_its_articles_next_best_passage() -> None:
     # Only the next best counts: the best passage is not credited with itself.
     assert fused["a1"] == pytest.approx(alone["a1"] / 1.4)
     assert max(fused, key=fused.__getitem__) == "a1"
+
+
+def test_warm_builds_bm25_once_in_the_background_and_search_reuses_it(
+    synced: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+
+    class Counting(BM25):
+        def __init__(self, docs: list[str]) -> None:
+            super().__init__(docs)
+            built.append(len(self))
+
+    monkeypatch.setattr(retrieval, "BM25", Counting)
+    searcher = retrieval.Searcher(synced.store, synced.embedder)
+    built.clear()  # the empty one it starts with
+    searcher.warm().join()
+    assert built == [synced.store.count()]
+    assert searcher.search("Quand commencent les livraisons de la SU7 Ultra ?")
+    assert built == [synced.store.count()]
