@@ -104,7 +104,7 @@ class Searcher:
         with self._lock:
             if generation != self._generation:
                 chunks = self.store.vectors.all_chunks()
-                self._bm25 = BM25([f"{c.title}\n{c.text}" for c in chunks])
+                self._bm25 = BM25(f"{c.title}\n{c.text}" for c in chunks)
                 self._chunks, self._generation = chunks, generation
                 self._by_id = {c.id: c for c in chunks}
                 log.info("BM25 rebuilt over %d chunks (generation %d)", len(chunks), generation)

@@ -3,6 +3,8 @@ and a passage gains a share of its article's next best passage."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 from rag import retrieval
@@ -78,7 +80,7 @@ def test_warm_builds_bm25_once_in_the_background_and_search_reuses_it(
     built: list[int] = []
 
     class Counting(BM25):
-        def __init__(self, docs: list[str]) -> None:
+        def __init__(self, docs: Iterable[str]) -> None:
             super().__init__(docs)
             built.append(len(self))
 
