@@ -19,6 +19,7 @@ This module scores sentences; choosing, abstaining and citing are `rag.answer`'s
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -217,11 +218,13 @@ class Reader:
     def for_sentences(self, mode: str) -> Reader:
         """This reader with the calibration fitted on indexes whose sentence vectors are made
         the `mode` way (the `sentence_vectors` setting): the card's own is for "alone", a key
-        named after another mode overrides it. The model is shared."""
+        named after another mode overrides it. The model and its lock are shared."""
         override = self.card.get(mode)
         if not override:
             return self
-        return Reader(self.model, self.tokenizer, self.card | override, self.bf16)
+        view = copy.copy(self)  # one lock still guards the one model
+        view.card = self.card | override
+        return view
 
     def read(self, question: str, sentences: Sequence[str]) -> list[Verdict]:
         """One verdict per sentence, in order (one batch: a sentence's verdict does not

@@ -119,5 +119,5 @@ def test_an_index_of_pooled_sentence_vectors_gets_the_calibration_fitted_on_such
     pooled = shipped.for_sentences("pooled")
     assert pooled.card["calibration"] == shipped.card["pooled"]["calibration"]
     assert pooled.card["calibration"] != shipped.card["calibration"]
-    assert pooled.model is shipped.model
+    assert pooled.model is shipped.model and pooled._lock is shipped._lock
     assert shipped.for_sentences("alone") is shipped
