@@ -134,7 +134,7 @@ def serving(settings: Settings) -> list[list[str]]:
     engine = open_engine(settings, must_exist=True)
     before = _rss_mb(os.getpid()) or 0.0
     started = time.perf_counter()
-    chunks, _, _ = engine.searcher._lexical()
+    chunks, _ = engine.searcher._lexical()
     bm25_s = time.perf_counter() - started
     bm25_mb = (_rss_mb(os.getpid()) or 0.0) - before
     items = [  # asked of .md copies of the articles they were written for

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +37,7 @@ from pydantic import ConfigDict
 from rag.bm25 import BM25, Match, terms
 from rag.embeddings import Embedder
 from rag.store import Store
-from rag.vectors import Published, SentenceVector, StoredChunk
+from rag.vectors import ChunkTable, Published, SentenceVector, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -93,22 +93,19 @@ class Searcher:
         self.embedder = embedder
         self._lock = threading.Lock()
         self._generation = -1
-        self._chunks: list[StoredChunk] = []
-        self._by_id: dict[str, StoredChunk] = {}
+        self._chunks = ChunkTable([])
         self._bm25 = BM25([])
 
-    def _lexical(self) -> tuple[list[StoredChunk], dict[str, StoredChunk], BM25]:
-        """The chunks (BM25's document order), the same by id, and BM25: one consistent
-        snapshot of the index."""
+    def _lexical(self) -> tuple[ChunkTable, BM25]:
+        """The chunks (BM25's document order) and BM25: one consistent snapshot of the index."""
         generation = self.store.generation
         with self._lock:
             if generation != self._generation:
-                chunks = self.store.vectors.all_chunks()
-                self._bm25 = BM25(f"{c.title}\n{c.text}" for c in chunks)
+                chunks = ChunkTable(self.store.vectors.each_chunk())
+                self._bm25 = BM25(chunks.documents())
                 self._chunks, self._generation = chunks, generation
-                self._by_id = {c.id: c for c in chunks}
                 log.info("BM25 rebuilt over %d chunks (generation %d)", len(chunks), generation)
-            return self._chunks, self._by_id, self._bm25
+            return self._chunks, self._bm25
 
     def warm(self) -> threading.Thread:
         """Build BM25 for the index as it is now, in a background thread, so the next question
@@ -124,7 +121,7 @@ class Searcher:
     def dense(
         self,
         qvec: np.ndarray,
-        known: Mapping[str, StoredChunk],
+        known: Container[str],
         published: Published | None = None,
     ) -> tuple[list[tuple[str, float]], dict[str, float], dict[str, list[SentenceVector]]]:
         """The dense candidates `(chunk id, score)`, best first (score: the mean of the
@@ -153,13 +150,14 @@ class Searcher:
     ) -> list[Hit]:
         """The k best passages for `query` (embedded as `qvec`); with `published`, only from
         articles published in that window (dense and BM25 alike)."""
-        chunks, by_id, bm25 = self._lexical()
-        dense, similarity, sentences = self.dense(qvec, by_id, published)
-        keep = (lambda doc: published.holds(chunks[doc].day)) if published else None
-        lexical = [(chunks[m.doc].id, m) for m in bm25.top(query, CANDIDATES, keep)]
-        fused = fuse(dense, lexical, {cid: by_id[cid].article_id for cid, _ in dense + lexical})
+        chunks, bm25 = self._lexical()
+        dense, similarity, sentences = self.dense(qvec, chunks, published)
+        keep = (lambda doc: published.holds(chunks.days[doc])) if published else None
+        lexical = [(chunks.ids[m.doc], m) for m in bm25.top(query, CANDIDATES, keep)]
+        candidates = {cid: chunks.get(cid) for cid, _ in dense + lexical}
+        fused = fuse(dense, lexical, {cid: c.article_id for cid, c in candidates.items()})
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
-        kept, copies = _collapse_duplicates([by_id[c] for c in ranked], k)
+        kept, copies = _collapse_duplicates([candidates[c] for c in ranked], k)
         vectors = self.store.vectors
         missing = [c.id for c in kept if c.id not in similarity]
         for cid, vec in vectors.chunk_vectors(missing).items():

@@ -29,7 +29,7 @@ from rag.engine import Engine
 def state(engine: Engine) -> tuple[list[str], list[str], dict[str, tuple[str, str | None]]]:
     """What a sync must converge to: the chunk and sentence ids and each article's sha /
     duplicate link."""
-    ids = sorted(c.id for c in engine.store.vectors.all_chunks())
+    ids = sorted(c.id for c in engine.store.vectors.each_chunk())
     sentences = sorted(engine.store.vectors.sentences.get(include=[])["ids"])
     manifest = {a: (r.sha256, r.duplicate_of) for a, r in engine.store.manifest.records().items()}
     return ids, sentences, manifest
@@ -74,7 +74,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
     # Same content under two names: embedded once, both names known.
     assert manifest["copy-of-seed.txt"].duplicate_of == SEED_ID
     assert [a for a, r in manifest.items() if r.duplicate_of] == ["copy-of-seed.txt"]
-    assert {c.article_id for c in engine.store.vectors.all_chunks()} == {
+    assert {c.article_id for c in engine.store.vectors.each_chunk()} == {
         a for a, r in manifest.items() if not r.duplicate_of
     }
     assert engine.store.manifest.text("copy-of-seed.txt") == engine.store.manifest.text(SEED_ID)
