@@ -171,6 +171,28 @@ def test_sigkill_at_any_point_is_repaired_by_the_next_sync(
 
 
 @pytest.mark.slow
+def test_ctrl_c_ends_the_sync_with_one_line_and_the_next_sync_finishes(
+    tmp_path: Path, minilm: Embedder
+) -> None:
+    articles = tmp_path / "articles"
+    _many_articles(articles, 60)
+    index = tmp_path / "ix"
+    proc = _sync_in_child(articles, index, until="Loading embedding model")
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr
+    assert stderr.rstrip().splitlines()[-1] == (
+        "rag: interrupted. The articles indexed so far are kept: run `rag index` again to finish."
+    )
+
+    resumed = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
+    resumed.sync()
+    assert state(resumed) == state(clean_build(articles, tmp_path / "clean", minilm))
+
+
+@pytest.mark.slow
 def test_second_sync_waits_for_the_first_and_both_finish(tmp_path: Path, minilm: Embedder) -> None:
     articles = tmp_path / "articles"
     _many_articles(articles, 30)
