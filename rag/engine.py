@@ -189,4 +189,5 @@ def open_engine(
         embedder = load_embedder(
             settings.embedding_model, settings.cache_dir, settings.embedding_backend
         )
-    return Engine(settings, store, embedder, Searcher(store, embedder))
+    bm25_dir = None if settings.chroma_url else settings.index_dir  # a server's: not ours
+    return Engine(settings, store, embedder, Searcher(store, embedder, bm25_dir))

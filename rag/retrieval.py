@@ -16,7 +16,7 @@ passage: an article that matches in two places is more likely the one asked abou
 headings and titles: NTREX and OrangeSum R@1 up 1.6-2.1 points). Near-duplicate passages
 (the same wire story filed twice) are collapsed to the best one. BM25 lives in memory and
 is rebuilt when the index's generation counter moves, so it stays in step with every sync,
-including syncs made by other processes.
+including syncs made by other processes, and kept on disk per generation (`rag.lexical`).
 This module ranks passages; it does not answer.
 """
 
@@ -27,6 +27,7 @@ import math
 import threading
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -34,6 +35,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag import lexical
 from rag.bm25 import BM25, Match, terms
 from rag.embeddings import Embedder
 from rag.store import Store
@@ -88,9 +90,12 @@ class Hit:
 class Searcher:
     """Owns the BM25 copy of the index and runs hybrid queries. Thread-safe."""
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, bm25_dir: Path | None = None) -> None:
+        """`bm25_dir`: where BM25 is kept per index generation (`rag.lexical`; None: rebuilt
+        in memory by each process)."""
         self.store = store
         self.embedder = embedder
+        self.bm25_dir = bm25_dir
         self._lock = threading.Lock()
         self._generation = -1
         self._chunks = ChunkTable([])
@@ -101,10 +106,10 @@ class Searcher:
         generation = self.store.generation
         with self._lock:
             if generation != self._generation:
-                chunks = ChunkTable(self.store.vectors.each_chunk())
-                self._bm25 = BM25(chunks.documents())
-                self._chunks, self._generation = chunks, generation
-                log.info("BM25 rebuilt over %d chunks (generation %d)", len(chunks), generation)
+                self._generation, self._chunks, self._bm25 = lexical.load_or_build(
+                    self.store, self.bm25_dir
+                )
+                log.info("BM25 over %d chunks (generation %d)", len(self._chunks), generation)
             return self._chunks, self._bm25
 
     def warm(self) -> threading.Thread:

@@ -103,7 +103,19 @@ class ChunkTable:
         for chunk in chunks:
             for name, column in columns.items():
                 column.append(getattr(chunk, name))
-        self._columns = columns
+        self._set(columns)
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, list[Any]]) -> ChunkTable:
+        """The table of `columns` (one list per StoredChunk field, as `columns` gives them)."""
+        if set(columns) != set(cls._COLUMNS):
+            raise ValueError(f"chunk table columns {sorted(columns)} != {sorted(cls._COLUMNS)}")
+        table = cls.__new__(cls)
+        table._set(dict(columns))
+        return table
+
+    def _set(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
         self.ids: list[str] = columns["id"]
         self.days: list[int | None] = columns["day"]
         self._rows = {id_: row for row, id_ in enumerate(self.ids)}
@@ -115,14 +127,14 @@ class ChunkTable:
         return chunk_id in self._rows
 
     def at(self, row: int) -> StoredChunk:
-        return StoredChunk(**{name: column[row] for name, column in self._columns.items()})
+        return StoredChunk(**{name: column[row] for name, column in self.columns.items()})
 
     def get(self, chunk_id: str) -> StoredChunk:
         return self.at(self._rows[chunk_id])
 
     def documents(self) -> Iterator[str]:
         """What BM25 indexes of each chunk, in order: its title and its text."""
-        titles, texts = self._columns["title"], self._columns["text"]
+        titles, texts = self.columns["title"], self.columns["text"]
         return (f"{title}\n{text}" for title, text in zip(titles, texts, strict=True))
 
 
