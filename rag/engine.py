@@ -53,7 +53,7 @@ class Engine:
         """What the index holds now (one read of its metadata)."""
         info = self.store.info
         return IndexStatus(
-            chunks=self.store.count(),
+            chunks=int(info["chunks"]) if "chunks" in info else self.store.count(),
             model=self.embedder.name,
             synced_at=info.get("synced_at"),
             generation=int(info.get("generation", 0)),
