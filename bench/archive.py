@@ -1,6 +1,7 @@
 """A whole news archive: every OrangeSum article (36,152) indexed by `rag index`, then timed.
 
     python -m bench.archive --data ../shared/data [--n 36152] [--sentence-vectors pooled]
+    python -m bench.archive --serve-only   # step 4 again, on the index built already
 
 About 85 minutes on 2 cores with pooled sentence vectors (about 7 articles/s), twice that with
 sentences embedded alone.
@@ -193,8 +194,20 @@ def main(argv: list[str] | None = None) -> None:
         help="RAG_SENTENCE_VECTORS for the build (pooled: one encoder pass, what an archive "
         "this size would use)",
     )
+    parser.add_argument(
+        "--serve-only",
+        action="store_true",
+        help="only step 4 on the index built already (after a change to search or answers): "
+        "prints its rows, leaves the doc alone",
+    )
     args = parser.parse_args(argv)
     articles, index = args.out / "articles", args.out / "index"
+    settings = Settings.from_env(
+        articles_dir=articles, index_dir=index, sentence_vectors=args.sentence_vectors
+    )
+    if args.serve_only:
+        print(report.table(["", "measured"], serving(settings)))
+        return
     (articles / PLUS_ONE).unlink(missing_ok=True)
     n = write_articles(args.data, articles, args.n)
     build = rag_index(articles, index, args.sentence_vectors)
@@ -204,11 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     (articles / PLUS_ONE).unlink()
     minus = rag_index(articles, index, args.sentence_vectors)
     rows = _build_rows(n, build, plus, minus, index)
-    rows += serving(
-        Settings.from_env(
-            articles_dir=articles, index_dir=index, sentence_vectors=args.sentence_vectors
-        )
-    )
+    rows += serving(settings)
     body = (
         f"## A whole archive: {n:,} OrangeSum articles "
         f"(RAG_SENTENCE_VECTORS={args.sentence_vectors})\n\n"
