@@ -1,6 +1,7 @@
 """A whole news archive: every OrangeSum article (36,152) indexed by `rag index`, then timed.
 
     python -m bench.archive --data ../shared/data [--n 36152] [--sentence-vectors pooled]
+    python -m bench.archive --serve-only   # step 4 again, on the index built already
 
 About 85 minutes on 2 cores with pooled sentence vectors (about 7 articles/s), twice that with
 sentences embedded alone.
@@ -11,7 +12,8 @@ sentences embedded alone.
    corpus beyond Chroma's own index), the index's size on disk.
 3. Adds one article and runs `rag index` again (the +1 sync at that size), then removes it.
 4. In this process, on the built index: BM25's build (what a sync costs the next question:
-   it is rebuilt when the index generation moves), its time and the memory it adds; search
+   it is rebuilt when the index generation moves), its time and the memory it adds, and its
+   load by the next process from the file the build saved (`rag.lexical`); search
    and answer latency (warm, p50/p95) and quality on the hand-written English questions about
    OrangeSum articles (bench/questions/en-on-orangesum.jsonl) asked of the whole archive.
 Writes its section of docs/benchmarks.md. The page at this size: `python -m bench.page_latency
@@ -36,9 +38,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bench import report
+from rag import lexical
 from rag.config import SENTENCE_VECTORS, Settings
 from rag.engine import open_engine
 from rag.evaluate import evaluate, load_qa, percentile
+from rag.retrieval import Searcher
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "bench" / "questions" / "en-on-orangesum.jsonl"
@@ -131,12 +135,18 @@ def _quarters(samples: list[tuple[float, float]]) -> str:
 
 def serving(settings: Settings) -> list[list[str]]:
     """BM25 build, search and answer latency and quality on the built index, in this process."""
+    for saved in settings.index_dir.glob(f"{lexical.PREFIX}*"):
+        saved.unlink()  # the build after a sync, not a load
     engine = open_engine(settings, must_exist=True)
     before = _rss_mb(os.getpid()) or 0.0
     started = time.perf_counter()
-    chunks, _, _ = engine.searcher._lexical()
+    chunks, _ = engine.searcher._lexical()
     bm25_s = time.perf_counter() - started
     bm25_mb = (_rss_mb(os.getpid()) or 0.0) - before
+    started = time.perf_counter()  # what the next process (a `rag ask`, the page) pays
+    Searcher(engine.store, engine.embedder, settings.index_dir)._lexical()
+    load_s = time.perf_counter() - started
+    file_mb = sum(p.stat().st_size for p in settings.index_dir.glob(f"{lexical.PREFIX}*")) / 1e6
     items = [  # asked of .md copies of the articles they were written for
         replace(item, article=f"{Path(item.article).stem}.md") if item.article else item
         for item in load_qa(QUESTIONS)
@@ -152,6 +162,7 @@ def serving(settings: Settings) -> list[list[str]]:
     m = result.metrics
     return [
         ["BM25 build over every chunk (after a sync)", f"{bm25_s:.1f} s, +{bm25_mb:,.0f} MB RSS"],
+        ["BM25 loaded by the next process", f"{load_s:.1f} s, {file_mb:,.0f} MB file"],
         ["chunks in BM25", f"{len(chunks):,}"],
         ["search, p50 / p95", f"{_ms(searches, 50)} / {_ms(searches, 95)}"],
         ["answer (`Engine.ask`), p50 / p95", f"{_ms(asks, 50)} / {_ms(asks, 95)}"],
@@ -183,8 +194,20 @@ def main(argv: list[str] | None = None) -> None:
         help="RAG_SENTENCE_VECTORS for the build (pooled: one encoder pass, what an archive "
         "this size would use)",
     )
+    parser.add_argument(
+        "--serve-only",
+        action="store_true",
+        help="only step 4 on the index built already (after a change to search or answers): "
+        "prints its rows, leaves the doc alone",
+    )
     args = parser.parse_args(argv)
     articles, index = args.out / "articles", args.out / "index"
+    settings = Settings.from_env(
+        articles_dir=articles, index_dir=index, sentence_vectors=args.sentence_vectors
+    )
+    if args.serve_only:
+        print(report.table(["", "measured"], serving(settings)))
+        return
     (articles / PLUS_ONE).unlink(missing_ok=True)
     n = write_articles(args.data, articles, args.n)
     build = rag_index(articles, index, args.sentence_vectors)
@@ -194,11 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     (articles / PLUS_ONE).unlink()
     minus = rag_index(articles, index, args.sentence_vectors)
     rows = _build_rows(n, build, plus, minus, index)
-    rows += serving(
-        Settings.from_env(
-            articles_dir=articles, index_dir=index, sentence_vectors=args.sentence_vectors
-        )
-    )
+    rows += serving(settings)
     body = (
         f"## A whole archive: {n:,} OrangeSum articles "
         f"(RAG_SENTENCE_VECTORS={args.sentence_vectors})\n\n"

@@ -113,18 +113,19 @@ class Ours:
         passages = engine.store.vectors.query(qvec, DEPTH)
         out["dense"] = ([c.article_id for c, _ in passages], time.perf_counter() - started)
         started = time.perf_counter()
-        chunks, by_id, bm25 = searcher._lexical()  # the Searcher's own BM25, same chunks
+        chunks, bm25 = searcher._lexical()  # the Searcher's own BM25, same chunks
         lexical = bm25.top(query, DEPTH)
-        out["bm25"] = ([chunks[m.doc].article_id for m in lexical], time.perf_counter() - started)
+        articles = [chunks.at(m.doc).article_id for m in lexical]
+        out["bm25"] = (articles, time.perf_counter() - started)
         # For the fusion what-if: the chunk-level candidates with their scores.
-        dense, _, _ = searcher.dense(qvec, by_id)
+        dense, _, _ = searcher.dense(qvec, chunks)
         ranked = [(c.id, sim) for c, sim in passages]
-        matches = [(chunks[m.doc].id, m) for m in lexical]
+        matches = [(chunks.ids[m.doc], m) for m in lexical]
         self.last = FusionInput(
             dense=dense,
             passages=ranked,
             lexical=matches,
-            articles={cid: by_id[cid].article_id for cid, _ in dense + ranked + matches},
+            articles={cid: chunks.get(cid).article_id for cid, _ in dense + ranked + matches},
         )
         return out
 

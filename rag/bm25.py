@@ -5,8 +5,7 @@ O(matching postings), not O(corpus) as in `rank_bm25` (which loops over every do
 every query term). The postings are numpy arrays (a document id and its precomputed BM25
 term weight, 8 bytes each: 31,349 news chunks make 1.46 million postings, 12 MB), and a query
 term's postings are scored in one vectorised step. Terms are lower-cased, accent-folded words minus
-French and English stopwords. It keeps no state on disk: `retrieval` rebuilds it when the
-index changes.
+French and English stopwords. `rag.lexical` keeps it on disk with the index, per generation.
 """
 
 from __future__ import annotations
@@ -51,6 +50,23 @@ class BM25:
         tf = np.frombuffer(tfs, dtype=np.intc)[by_term].astype(np.float32)
         norm = k1 * (1 - b + b * self.lengths[self.docs] / avg_len)
         self.weights = tf * (k1 + 1) / (tf + norm)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        vocabulary: dict[str, int],
+        starts: np.ndarray,
+        docs: np.ndarray,
+        weights: np.ndarray,
+        lengths: np.ndarray,
+    ) -> BM25:
+        """The index a `BM25(...)` built, from its attributes (`rag.lexical` saves them)."""
+        if len(starts) != len(vocabulary) + 1 or len(docs) != len(weights):
+            raise ValueError("BM25 arrays of inconsistent sizes")
+        bm25 = cls.__new__(cls)
+        bm25.vocabulary, bm25.starts, bm25.docs = vocabulary, starts, docs
+        bm25.weights, bm25.lengths = weights, lengths
+        return bm25
 
     def __len__(self) -> int:
         return len(self.lengths)

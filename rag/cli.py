@@ -326,4 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
+        kept = ""
+        if args.command in ("index", "add"):
+            kept = " The articles indexed so far are kept: run `rag index` again to finish."
+        print(f"rag: interrupted.{kept}", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
     return 0

@@ -53,7 +53,7 @@ class Engine:
         """What the index holds now (one read of its metadata)."""
         info = self.store.info
         return IndexStatus(
-            chunks=self.store.count(),
+            chunks=int(info["chunks"]) if "chunks" in info else self.store.count(),
             model=self.embedder.name,
             synced_at=info.get("synced_at"),
             generation=int(info.get("generation", 0)),
@@ -189,4 +189,5 @@ def open_engine(
         embedder = load_embedder(
             settings.embedding_model, settings.cache_dir, settings.embedding_backend
         )
-    return Engine(settings, store, embedder, Searcher(store, embedder))
+    bm25_dir = None if settings.chroma_url else settings.index_dir  # a server's: not ours
+    return Engine(settings, store, embedder, Searcher(store, embedder, bm25_dir))

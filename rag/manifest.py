@@ -14,7 +14,7 @@ from chromadb.api.models.Collection import Collection
 from rag.collections import clean, pages
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArticleRecord:
     """What the index knows about one article (the manifest entry)."""
 

@@ -16,7 +16,7 @@ passage: an article that matches in two places is more likely the one asked abou
 headings and titles: NTREX and OrangeSum R@1 up 1.6-2.1 points). Near-duplicate passages
 (the same wire story filed twice) are collapsed to the best one. BM25 lives in memory and
 is rebuilt when the index's generation counter moves, so it stays in step with every sync,
-including syncs made by other processes.
+including syncs made by other processes, and kept on disk per generation (`rag.lexical`).
 This module ranks passages; it does not answer.
 """
 
@@ -25,8 +25,9 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -34,10 +35,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag import lexical
 from rag.bm25 import BM25, Match, terms
 from rag.embeddings import Embedder
 from rag.store import Store
-from rag.vectors import Published, SentenceVector, StoredChunk
+from rag.vectors import ChunkTable, Published, SentenceVector, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -88,32 +90,32 @@ class Hit:
 class Searcher:
     """Owns the BM25 copy of the index and runs hybrid queries. Thread-safe."""
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, bm25_dir: Path | None = None) -> None:
+        """`bm25_dir`: where BM25 is kept per index generation (`rag.lexical`; None: rebuilt
+        in memory by each process)."""
         self.store = store
         self.embedder = embedder
+        self.bm25_dir = bm25_dir
         self._lock = threading.Lock()
         self._generation = -1
-        self._chunks: list[StoredChunk] = []
-        self._by_id: dict[str, StoredChunk] = {}
+        self._chunks = ChunkTable([])
         self._bm25 = BM25([])
 
-    def _lexical(self) -> tuple[list[StoredChunk], dict[str, StoredChunk], BM25]:
-        """The chunks (BM25's document order), the same by id, and BM25: one consistent
-        snapshot of the index."""
+    def _lexical(self) -> tuple[ChunkTable, BM25]:
+        """The chunks (BM25's document order) and BM25: one consistent snapshot of the index."""
         generation = self.store.generation
         with self._lock:
             if generation != self._generation:
-                chunks = self.store.vectors.all_chunks()
-                self._bm25 = BM25(f"{c.title}\n{c.text}" for c in chunks)
-                self._chunks, self._generation = chunks, generation
-                self._by_id = {c.id: c for c in chunks}
-                log.info("BM25 rebuilt over %d chunks (generation %d)", len(chunks), generation)
-            return self._chunks, self._by_id, self._bm25
+                self._generation, self._chunks, self._bm25 = lexical.load_or_build(
+                    self.store, self.bm25_dir
+                )
+                log.info("BM25 over %d chunks (generation %d)", len(self._chunks), generation)
+            return self._chunks, self._bm25
 
     def warm(self) -> threading.Thread:
-        """Build BM25 for the index as it is now, in a background thread, so the next question
-        does not wait for it (4 s at 31,000 chunks; a question asked meanwhile waits for the
-        build instead of starting its own)."""
+        """Load or build BM25 for the index as it is now, in a background thread, so the next
+        question does not wait for it (a build takes 15 s at 96,000 chunks; a question asked
+        meanwhile waits for it instead of starting its own)."""
         thread = threading.Thread(target=self._lexical, name="bm25-warm", daemon=True)
         thread.start()
         return thread
@@ -124,7 +126,7 @@ class Searcher:
     def dense(
         self,
         qvec: np.ndarray,
-        known: Mapping[str, StoredChunk],
+        known: Container[str],
         published: Published | None = None,
     ) -> tuple[list[tuple[str, float]], dict[str, float], dict[str, list[SentenceVector]]]:
         """The dense candidates `(chunk id, score)`, best first (score: the mean of the
@@ -153,13 +155,14 @@ class Searcher:
     ) -> list[Hit]:
         """The k best passages for `query` (embedded as `qvec`); with `published`, only from
         articles published in that window (dense and BM25 alike)."""
-        chunks, by_id, bm25 = self._lexical()
-        dense, similarity, sentences = self.dense(qvec, by_id, published)
-        keep = (lambda doc: published.holds(chunks[doc].day)) if published else None
-        lexical = [(chunks[m.doc].id, m) for m in bm25.top(query, CANDIDATES, keep)]
-        fused = fuse(dense, lexical, {cid: by_id[cid].article_id for cid, _ in dense + lexical})
+        chunks, bm25 = self._lexical()
+        dense, similarity, sentences = self.dense(qvec, chunks, published)
+        keep = (lambda doc: published.holds(chunks.days[doc])) if published else None
+        lexical = [(chunks.ids[m.doc], m) for m in bm25.top(query, CANDIDATES, keep)]
+        candidates = {cid: chunks.get(cid) for cid, _ in dense + lexical}
+        fused = fuse(dense, lexical, {cid: c.article_id for cid, c in candidates.items()})
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
-        kept, copies = _collapse_duplicates([by_id[c] for c in ranked], k)
+        kept, copies = _collapse_duplicates([candidates[c] for c in ranked], k)
         vectors = self.store.vectors
         missing = [c.id for c in kept if c.id not in similarity]
         for cid, vec in vectors.chunk_vectors(missing).items():

@@ -3,7 +3,8 @@ server, each behind a typed class of its own:
 - `<name>` and `<name>-sentences`: chunk and sentence vectors (`rag.vectors.Vectors`). The
   chunks collection's metadata also holds the index state: the `fingerprint` (model +
   chunking), a `generation` counter bumped by every sync, which lets readers (BM25, an open
-  page) notice that the index changed, and `dirty` while a sync runs;
+  page) notice that the index changed, `dirty` while a sync runs, and the chunk count the last
+  sync left;
 - `<name>-articles`: the manifest, one record per article with its text
   (`rag.manifest.Manifest`).
 `Store` opens them (in one place: `rag.collections`) and keeps the order of writes across
@@ -84,9 +85,10 @@ class Store:
     # -- index state ------------------------------------------------------------------------
     @property
     def info(self) -> dict[str, Any]:
-        """Fresh collection metadata: fingerprint, generation, synced_at. When another process
-        has rebuilt the index (`reset` makes new collections), the handles are re-opened, so
-        an open page keeps answering instead of failing on collections that are gone."""
+        """Fresh collection metadata: fingerprint, generation, synced_at, chunks. When another
+        process has rebuilt the index (`reset` makes new collections), the handles are
+        re-opened, so an open page keeps answering instead of failing on collections that are
+        gone."""
         current = open_collection(self.client, self.name, cosine=True)
         if current.id != self.vectors.chunks.id:
             log.info("The index was rebuilt by another process: re-opening its collections")
@@ -115,6 +117,7 @@ class Store:
                 "fingerprint": fingerprint,
                 "generation": self.generation + 1,
                 "synced_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "chunks": self.count(),  # what the page shows on every rerun, counted once
             }
         )
 

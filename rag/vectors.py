@@ -13,8 +13,8 @@ gives LangChain users the usual interface.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any, cast
 
 import numpy as np
@@ -76,7 +76,7 @@ def _day(date: str) -> int:
     return day_number(date) or 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredChunk:
     id: str
     article_id: str
@@ -88,6 +88,54 @@ class StoredChunk:
     lang: str | None = None
     url: str | None = None
     day: int | None = None  # the date as a number, when it is one (`day_number`)
+
+
+class ChunkTable:
+    """Every chunk of the index in one order (BM25's documents), column by column: a list per
+    field, not an object per chunk. Strings and numbers are not scanned by Python's garbage
+    collector, so 100,000 chunks cost each full collection a dozen lists instead of 100,000
+    objects (the page runs one after every rerun: 0.2 s at 96,000 chunks), and less memory."""
+
+    _COLUMNS = tuple(f.name for f in fields(StoredChunk))
+
+    def __init__(self, chunks: Iterable[StoredChunk]) -> None:
+        columns: dict[str, list[Any]] = {name: [] for name in self._COLUMNS}
+        for chunk in chunks:
+            for name, column in columns.items():
+                column.append(getattr(chunk, name))
+        self._set(columns)
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, list[Any]]) -> ChunkTable:
+        """The table of `columns` (one list per StoredChunk field, as `columns` gives them)."""
+        if set(columns) != set(cls._COLUMNS):
+            raise ValueError(f"chunk table columns {sorted(columns)} != {sorted(cls._COLUMNS)}")
+        table = cls.__new__(cls)
+        table._set(dict(columns))
+        return table
+
+    def _set(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
+        self.ids: list[str] = columns["id"]
+        self.days: list[int | None] = columns["day"]
+        self._rows = {id_: row for row, id_ in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return chunk_id in self._rows
+
+    def at(self, row: int) -> StoredChunk:
+        return StoredChunk(**{name: column[row] for name, column in self.columns.items()})
+
+    def get(self, chunk_id: str) -> StoredChunk:
+        return self.at(self._rows[chunk_id])
+
+    def documents(self) -> Iterator[str]:
+        """What BM25 indexes of each chunk, in order: its title and its text."""
+        titles, texts = self.columns["title"], self.columns["text"]
+        return (f"{title}\n{text}" for title, text in zip(titles, texts, strict=True))
 
 
 @dataclass(frozen=True)
@@ -179,22 +227,20 @@ class Vectors:
         }
 
     # -- reads ------------------------------------------------------------------------------
-    def all_chunks(self) -> list[StoredChunk]:
-        out: list[StoredChunk] = []
+    def each_chunk(self) -> Iterator[StoredChunk]:
+        """Every chunk, read PAGE at a time."""
         for ids, metas, docs in pages(self.chunks, include=["metadatas", "documents"]):
-            out.extend(_stored(i, m, d) for i, m, d in zip(ids, metas, docs, strict=True))
-        return out
+            yield from (_stored(i, m, d) for i, m, d in zip(ids, metas, docs, strict=True))
 
     def query(
         self, vector: np.ndarray, k: int, published: Published | None = None
     ) -> list[tuple[StoredChunk, float]]:
-        """The k nearest chunks (published in the window) with their cosine, best first."""
-        n = min(k, self.count())
-        if n == 0:
-            return []
+        """The k nearest chunks (published in the window) with their cosine, best first
+        (fewer when the index holds fewer: Chroma caps k itself, so no count first, which cost
+        15 ms at 96,000 chunks)."""
         res = self.chunks.query(
             query_embeddings=[vector],
-            n_results=n,
+            n_results=k,
             where=published.where() if published else None,
             include=["metadatas", "documents", "distances"],
         )
@@ -210,12 +256,9 @@ class Vectors:
     ) -> dict[str, float]:
         """Chunk id -> the cosine of its best sentence, for the chunks of the k nearest
         sentences (published in the window)."""
-        n = min(k, self.sentences.count())
-        if n == 0:
-            return {}
-        res = self.sentences.query(
+        res = self.sentences.query(  # k capped by Chroma, like `query`'s (40 ms to count)
             query_embeddings=[vector],
-            n_results=n,
+            n_results=k,
             where=published.where() if published else None,
             include=["metadatas", "distances"],
         )

@@ -5,7 +5,9 @@ answer and its highlighted quote, saves docs/screenshot.png, then uploads a host
 through the page and checks that Streamlit's own Markdown renderer shows it as plain text
 (GFM autolinks, which only the browser's renderer applies, included). A second test opens
 three sessions on one server: two ask at the same time while the third uploads articles and
-re-indexes, and each must get what it asked for, with no error and no half-built index.
+re-indexes, and each must get what it asked for, with no error and no half-built index. A
+third lists an archive of 500 articles in the sidebar a page at a time, finds one by title,
+and still answers the seed question.
 """
 
 from __future__ import annotations
@@ -327,5 +329,56 @@ def test_llm_mode_in_the_browser(
             expect(page.get_by_test_id("stException")).to_have_count(0)
             if kind == "local":
                 full_page_screenshot(page, SCREENSHOT.with_name("chat-page-local-llm.png"))
+        finally:
+            browser.close()
+
+
+ARCHIVE = 500  # articles besides the seed: 26 pages of the sidebar's list
+
+
+def test_a_large_archive_is_listed_a_page_at_a_time_and_searchable(
+    tmp_path: Path, embedder: Embedder, chromium: Path
+) -> None:
+    settings = Settings(articles_dir=tmp_path / "articles", index_dir=tmp_path / "index")
+    shutil.copytree(SEEDS, settings.articles_dir)
+    for i in range(ARCHIVE):
+        (settings.articles_dir / f"brief-{i:04d}.md").write_text(
+            f"# Brief {i:04d} on the budget of town {i}\n\n"
+            f"The council of town {i} voted a budget of {i + 3} million euros.\n",
+            encoding="utf-8",
+        )
+    make_engine(settings, embedder).sync()
+    with (
+        serve_page(settings.articles_dir, settings.index_dir, tmp_path / "streamlit.log") as url,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = open_session(browser, url)
+            sidebar = page.get_by_test_id("stSidebar")
+            rows = sidebar.get_by_test_id("stHorizontalBlock").filter(
+                has=page.get_by_role("button", name="delete")
+            )
+            expect(sidebar).to_contain_text(f"Articles ({ARCHIVE + 1})")
+            expect(rows).to_have_count(20)  # by title: Brief 0000 to Brief 0019
+            expect(rows.first).to_contain_text("Brief 0000")
+            pages = sidebar.get_by_label("Page (of 26)")
+            pages.fill("2")
+            pages.press("Enter")
+            expect(rows.first).to_contain_text("Brief 0020")
+            expect(rows).to_have_count(20)
+
+            find = sidebar.get_by_placeholder("Title or file name")
+            find.fill("xiaomi")
+            find.press("Enter")
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("Xiaomi")
+            expect(sidebar.get_by_label("Page (of 26)")).to_have_count(0)
+
+            ask(page, QUESTION, 1)  # 500 other articles do not bury the answer
+            expect(page.get_by_test_id("stChatMessage").nth(1)).to_contain_text(
+                "premier trimestre 2025"
+            )
+            assert_no_error(page)
         finally:
             browser.close()

@@ -4,10 +4,12 @@ and a passage gains a share of its article's next best passage."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
+from conftest import make_engine
 
-from rag import retrieval
+from rag import lexical, retrieval
 from rag.bm25 import BM25, Match
 from rag.engine import Engine
 from rag.retrieval import ARTICLE_WEIGHT, DENSE_WEIGHT, fuse
@@ -84,10 +86,59 @@ def test_warm_builds_bm25_once_in_the_background_and_search_reuses_it(
             super().__init__(docs)
             built.append(len(self))
 
-    monkeypatch.setattr(retrieval, "BM25", Counting)
+    monkeypatch.setattr(lexical, "BM25", Counting)
     searcher = retrieval.Searcher(synced.store, synced.embedder)
     built.clear()  # the empty one it starts with
     searcher.warm().join()
     assert built == [synced.store.count()]
     assert searcher.search("Quand commencent les livraisons de la SU7 Ultra ?")
     assert built == [synced.store.count()]
+
+
+QUESTION = "Quand commencent les livraisons de la SU7 Ultra ?"
+
+
+def _saved(engine: Engine) -> list[str]:
+    return sorted(p.name for p in engine.settings.index_dir.glob(f"{lexical.PREFIX}*"))
+
+
+@pytest.mark.parametrize("backend", ["local"])  # a Chroma server's index has no dir of ours
+def test_bm25_is_kept_with_the_index_per_generation_and_rebuilt_after_a_sync(
+    synced: Engine, articles_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = synced.search(QUESTION)
+    saved = _saved(synced)
+    assert len(saved) == 1
+
+    def unread() -> None:
+        raise AssertionError("BM25 was rebuilt from the chunks instead of loaded")
+
+    # Another process on the same index loads it, and ranks the same.
+    other = make_engine(synced.settings, synced.embedder)
+    monkeypatch.setattr(other.store.vectors, "each_chunk", unread)
+    assert [h.chunk_id for h in other.search(QUESTION)] == [h.chunk_id for h in first]
+    monkeypatch.undo()
+
+    # A sync moves the generation: the next search builds it again, with the new words.
+    (articles_dir / "zorglub.md").write_text(
+        "# Le zorglubium\n\nLe zorglubium est un métal imaginaire.\n", encoding="utf-8"
+    )
+    synced.sync()
+    assert other.search("zorglubium", k=1)[0].article_id == "zorglub.md"
+    assert len(_saved(other)) == 1 and _saved(other) != saved
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_a_damaged_bm25_file_is_rebuilt_and_none_is_saved_during_a_sync(synced: Engine) -> None:
+    synced.searcher.warm().join()
+    [name] = _saved(synced)
+    path = synced.settings.index_dir / name
+    path.write_bytes(path.read_bytes()[:1000])
+    _, chunks, _ = lexical.load_or_build(synced.store, synced.settings.index_dir)
+    assert len(chunks) == synced.store.count()
+    assert path.stat().st_size > 1000  # saved again, whole
+
+    synced.store.begin_sync(synced.store.fingerprint or "")  # a sync is writing
+    path.unlink()
+    lexical.load_or_build(synced.store, synced.settings.index_dir)
+    assert _saved(synced) == []

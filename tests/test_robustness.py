@@ -29,7 +29,7 @@ from rag.engine import Engine
 def state(engine: Engine) -> tuple[list[str], list[str], dict[str, tuple[str, str | None]]]:
     """What a sync must converge to: the chunk and sentence ids and each article's sha /
     duplicate link."""
-    ids = sorted(c.id for c in engine.store.vectors.all_chunks())
+    ids = sorted(c.id for c in engine.store.vectors.each_chunk())
     sentences = sorted(engine.store.vectors.sentences.get(include=[])["ids"])
     manifest = {a: (r.sha256, r.duplicate_of) for a, r in engine.store.manifest.records().items()}
     return ids, sentences, manifest
@@ -74,7 +74,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
     # Same content under two names: embedded once, both names known.
     assert manifest["copy-of-seed.txt"].duplicate_of == SEED_ID
     assert [a for a, r in manifest.items() if r.duplicate_of] == ["copy-of-seed.txt"]
-    assert {c.article_id for c in engine.store.vectors.all_chunks()} == {
+    assert {c.article_id for c in engine.store.vectors.each_chunk()} == {
         a for a, r in manifest.items() if not r.duplicate_of
     }
     assert engine.store.manifest.text("copy-of-seed.txt") == engine.store.manifest.text(SEED_ID)
@@ -168,6 +168,28 @@ def test_sigkill_at_any_point_is_repaired_by_the_next_sync(
     repaired.sync()
     assert state(repaired) == state(clean_build(articles, tmp_path / "clean", minilm))
     assert repaired.search("la note 17", k=1)
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_sync_with_one_line_and_the_next_sync_finishes(
+    tmp_path: Path, minilm: Embedder
+) -> None:
+    articles = tmp_path / "articles"
+    _many_articles(articles, 60)
+    index = tmp_path / "ix"
+    proc = _sync_in_child(articles, index, until="Loading embedding model")
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr
+    assert stderr.rstrip().splitlines()[-1] == (
+        "rag: interrupted. The articles indexed so far are kept: run `rag index` again to finish."
+    )
+
+    resumed = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
+    resumed.sync()
+    assert state(resumed) == state(clean_build(articles, tmp_path / "clean", minilm))
 
 
 @pytest.mark.slow
