@@ -43,7 +43,7 @@ EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 @st.cache_resource(show_spinner="Loading the models and opening the index…")
 def get_engine(settings: Settings) -> Engine:
     engine = open_engine(settings)
-    engine.searcher.warm()  # BM25 builds while the models load and the reader types
+    engine.searcher.warm()  # BM25 and the vector indexes load while the reader types
     _ = engine.reader  # load it now, under the spinner, not on the first question
     if settings.llm:
         _ = engine.llm  # the local model too: its file is joined into the cache on first run
@@ -100,7 +100,7 @@ def run_sync(engine: Engine, *, rebuild: bool = False) -> None:
 
     try:
         report: SyncReport = engine.sync(rebuild=rebuild, progress=progress)
-        engine.searcher.warm()  # BM25 of the new index, before the next question
+        engine.searcher.warm()  # the new index ready before the next question
     finally:
         bar.empty()
     st.session_state["notice"] = (render.sync_summary(report), render.skipped_lines(report))
