@@ -150,23 +150,32 @@ def _sync_in_child(articles: Path, index: Path, until: str) -> subprocess.Popen[
     raise AssertionError(f"`rag index` never said {until!r}")
 
 
+def _signalled_sync(tmp_path: Path, sig: int, after: float) -> subprocess.Popen[str]:
+    """`rag index` over 60 articles in tmp_path/articles, in a child process sent `sig`
+    `after` seconds into loading its model (so it lands inside the sync, at some depth)."""
+    _many_articles(tmp_path / "articles", 60)
+    proc = _sync_in_child(tmp_path / "articles", tmp_path / "ix", until="Loading embedding model")
+    time.sleep(after)
+    proc.send_signal(sig)
+    return proc
+
+
+def _next_sync_gives_the_clean_build(tmp_path: Path, minilm: Embedder) -> Engine:
+    engine = make_engine(
+        Settings(articles_dir=tmp_path / "articles", index_dir=tmp_path / "ix"), minilm
+    )
+    engine.sync()
+    assert state(engine) == state(clean_build(tmp_path / "articles", tmp_path / "clean", minilm))
+    return engine
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [0.5, 1.5, 3.0])
 def test_sigkill_at_any_point_is_repaired_by_the_next_sync(
     tmp_path: Path, minilm: Embedder, kill_after: float
 ) -> None:
-    articles = tmp_path / "articles"
-    _many_articles(articles, 60)
-    index = tmp_path / "ix"
-    # Load the model first so the kill lands inside the sync, at several depths.
-    proc = _sync_in_child(articles, index, until="Loading embedding model")
-    time.sleep(kill_after)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-
-    repaired = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
-    repaired.sync()
-    assert state(repaired) == state(clean_build(articles, tmp_path / "clean", minilm))
+    _signalled_sync(tmp_path, signal.SIGKILL, after=kill_after).wait()
+    repaired = _next_sync_gives_the_clean_build(tmp_path, minilm)
     assert repaired.search("la note 17", k=1)
 
 
@@ -174,22 +183,14 @@ def test_sigkill_at_any_point_is_repaired_by_the_next_sync(
 def test_ctrl_c_ends_the_sync_with_one_line_and_the_next_sync_finishes(
     tmp_path: Path, minilm: Embedder
 ) -> None:
-    articles = tmp_path / "articles"
-    _many_articles(articles, 60)
-    index = tmp_path / "ix"
-    proc = _sync_in_child(articles, index, until="Loading embedding model")
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGINT)
+    proc = _signalled_sync(tmp_path, signal.SIGINT, after=1.5)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert "Traceback" not in stderr
     assert stderr.rstrip().splitlines()[-1] == (
         "rag: interrupted. The articles indexed so far are kept: run `rag index` again to finish."
     )
-
-    resumed = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
-    resumed.sync()
-    assert state(resumed) == state(clean_build(articles, tmp_path / "clean", minilm))
+    _next_sync_gives_the_clean_build(tmp_path, minilm)
 
 
 @pytest.mark.slow
