@@ -25,12 +25,13 @@ class Kind(StrEnum):
     NAME = "name"
 
 
-#: The span kinds that can answer a question of each kind ("how many" accepts an amount).
+#: The span kinds that can answer a question of each kind ("how many" accepts an amount,
+#: "how long" the dates it lasted between).
 ACCEPTS: dict[Kind, frozenset[Kind]] = {
     Kind.DATE: frozenset({Kind.DATE}),
     Kind.NUMBER: frozenset({Kind.NUMBER, Kind.MONEY, Kind.DURATION}),
     Kind.MONEY: frozenset({Kind.MONEY}),
-    Kind.DURATION: frozenset({Kind.DURATION}),
+    Kind.DURATION: frozenset({Kind.DURATION, Kind.DATE}),  # "from 1915 until 1918", "since 2019"
     Kind.NAME: frozenset({Kind.NAME}),
 }
 
@@ -60,9 +61,10 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
     (
         Kind.MONEY,
         [
-            r"\b(how much|combien)\b.*\b(cost|price|priced|pay|paid|charge|worth|spen[dt]|sell"
-            r"|sold|invest\w*|raise[ds]?|fund\w*|earn\w*|cout\w*|prix|pay\w*|vau[td]|valen?t"
-            r"|tarif\w*|depens\w*|vend\w*|budget|lev\w*|gagn\w*)",
+            # Not "sold", "vendu": "how many cars were sold" asks for a number of cars.
+            r"\b(how much|combien)\b.*\b(cost|price|priced|pay|paid|charge|worth|spen[dt]"
+            r"|invest\w*|raise[ds]?|fund\w*|earn\w*|cout\w*|prix|pay\w*|vau[td]|valen?t"
+            r"|tarif\w*|depens\w*|budget|lev\w*|gagn\w*)",
             r"\b(what|which|quel|quelle)\b.*\b(price|cost|prix|cout|tarif|budget|salary|salaire"
             r"|fee|montant|amount|revenue|chiffre d'affaires)\b",
         ],
@@ -190,7 +192,17 @@ _DATE = re.compile(
         ]
     )
 )
-_NUM = rf"(?:{NUMBER})"
+# Numbers written as words ("six years", "deux millions d'euros", "des centaines"); not "one",
+# "un", "une": they are articles far more often than answers.
+_NUMBER_WORDS = word_set("""
+    two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred hundreds thousand thousands million millions billion billions dozen dozens
+    deux trois quatre cinq sept huit neuf dix onze douze treize quatorze quinze seize vingt
+    trente quarante cinquante soixante cent cents mille milliers million millions milliard
+    milliards dizaine dizaines douzaine douzaines centaine centaines
+    """)
+_NUM = rf"(?:{NUMBER}|\b(?i:{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})\b)"
 _SCALE = rf"(?:\s*(?i:{'|'.join(sorted(SCALES, key=len, reverse=True))})\b)?"
 _CURRENCY = (
     r"(?:€|\$|£|¥|(?i:(?:d['’]\s*|of\s+)?(?:euros?|dollars?|yuans?|yens?|livres?"

@@ -9,7 +9,9 @@ answers the question) and its short answer span. Two rules come on top (`_gate`)
 the reader says:
 - `absent`: the question names something (a model code such as "YU7", or, in the article's
   own language, a name such as "Rivian") that neither the passage, its title nor its article
-  holds: the sentence is about something else, however well it answers the question's shape;
+  holds: the sentence is about something else, however well it answers the question's shape
+  (a name of 5 letters or more also matches with one typo, "Moncalm" for "Montcalm"; one of
+  1-2 letters, "JO", is not asked for: the article may write it out);
 - `type`: the question wants a date, a number, an amount, a duration or a name and the
   sentence has none (answer shapes from `rag.answer_types`).
 The reader's span is kept as the short answer only when it is confident, does not restate
@@ -61,7 +63,11 @@ MARGIN_CAP = 5.0  # logits apart; a lone sentence has this margin
 PREFIX = 5  # terms sharing their first 5 letters match ("model"/"modèle", "livraison(s)")
 # A folded term mixing letters and digits names one thing in every language ("yu7", "r1t",
 # "a320neo"), unless it is an ordinal, a decade or a quarter ("10th", "2e", "1990s", "q1").
-_CODE = re.compile(r"(?=.*\d)(?=.*[a-z])(?!\d+(?:st|nd|rd|th|er|re|e|eme|s)$)(?![qhst]\d$)\w+")
+# Nor a measure ("10 000m", "100km", "75kwh").
+_CODE = re.compile(
+    r"(?=.*\d)(?=.*[a-z])(?!\d+(?:st|nd|rd|th|er|re|e|eme|s)$)(?![qhst]\d$)"
+    r"(?!\d+(?:m|km|cm|mm|kg|h|min|mn|kw|kwh|wh|mah|ch|cv|mph)$)\w+"
+)
 
 
 _WH = re.compile(
@@ -275,11 +281,34 @@ def _gate(
     same_language = not question.lang or detect_language(hit.text) in (None, question.lang)
     needed = question.codes | (_names(question) if same_language else frozenset())
     held = set(terms(f"{hit.title}\n{hit.text}"))
-    missing = {t for t in needed if not has_term(t, held)}
+    missing = {t for t in needed if not _held(t, held, question.codes)}
     if missing:
         held = set(terms(article_text(hit.article_id) or ""))
-        missing = {t for t in missing if not has_term(t, held)}
+        missing = {t for t in missing if not _held(t, held, question.codes)}
     return ("absent" if missing else None), frozenset(missing)
+
+
+def _held(term: str, words: set[str], codes: frozenset[str]) -> bool:
+    """Does the text hold the question's name or code? A name of 5 letters or more also
+    matches one letter apart, a typo ("Moncalm" for "Montcalm", "Celeron" for "Céloron"); a
+    code matches only as written ("YU7" is not "SU7")."""
+    if has_term(term, words):
+        return True
+    return term not in codes and len(term) >= 5 and any(_one_typo(term, w) for w in words)
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """`a` and `b` differ by one letter inserted, deleted, replaced, or two neighbours
+    swapped ("Douia", "Douai"); the first letter is the same."""
+    if abs(len(a) - len(b)) > 1 or not b or a[0] != b[0]:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    swapped = a[i : i + 2] == b[i : i + 2][::-1]
+    return a[i + 1 :] == b[i + 1 :] or (swapped and a[i + 2 :] == b[i + 2 :])
 
 
 def _fits(question: Question, cand: Candidate, span: tuple[int, int]) -> bool:
@@ -311,8 +340,12 @@ def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[
 
 
 def _names(question: Question) -> frozenset[str]:
-    """The question's entities that are words (not numbers): names, in its own language."""
-    return frozenset(e for e in question.entities if not any(ch.isdigit() for ch in e))
+    """The question's entities that are words (not numbers): names, in its own language. Not
+    those of one or two letters: an abbreviation ("JO", "II" of "World War II") the article may
+    write out."""
+    return frozenset(
+        e for e in question.entities if len(e) > 2 and not any(ch.isdigit() for ch in e)
+    )
 
 
 def _idf(weights: dict[str, float], sentences: list[set[str]]) -> dict[str, float]:

@@ -28,7 +28,7 @@ from rag.vectors import ChunkTable
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 PREFIX = "bm25-"
 NUMBERS = ("start", "end", "day")  # the chunk table's int columns (day may be None: -1)
 

@@ -15,9 +15,16 @@ import unicodedata
 from dataclasses import dataclass
 
 
+# Letters Unicode does not decompose into a base letter and an accent: "Łódź", "œuvre".
+_UNDECOMPOSED = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th"}
+)
+
+
 def fold(text: str) -> str:
-    """Lower case without accents: `Énergie` and `energie` are one term."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    """Lower case without accents: `Énergie` and `energie` are one term, as are `œuvre` and
+    `oeuvre`, `Skłodowska` and `Sklodowska`."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_UNDECOMPOSED))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

@@ -175,6 +175,22 @@ def test_a_question_about_something_no_article_names_abstains(news: Engine, ques
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "Quand ouvrira la ligne de tram de Douay ?",  # a letter replaced
+        "Quand ouvrira la ligne de tram de Duoai ?",  # two letters swapped
+    ],
+)
+def test_a_typo_in_a_name_still_finds_the_article_that_names_it(
+    news: Engine, question: str
+) -> None:
+    ans = ask(news, question)
+    assert not ans.abstained, ans.text
+    assert ans.citations[0].article_id == "tram-douai.txt"
+    assert "14 septembre 2026" in ans.citations[0].quote
+
+
+@pytest.mark.parametrize(
     ("question", "span", "article"),
     [
         ("When will the Douai tram line open?", "14 septembre 2026", "tram-douai.txt"),
@@ -262,6 +278,7 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("Combien coûte la Voltaire GT ?", Kind.MONEY),
         ("How many jobs will the plant create?", Kind.NUMBER),
         ("Combien de départements sont en vigilance rouge ?", Kind.NUMBER),
+        ("Combien de voitures Xiaomi a-t-il vendues ?", Kind.NUMBER),  # cars, not euros
         ("What is Xiaomi's delivery target for 2024?", Kind.NUMBER),
         ("Quel est l'objectif de livraisons de Xiaomi ?", Kind.NUMBER),
         ("How long did the strike last?", Kind.DURATION),
@@ -331,6 +348,22 @@ def test_spans_of_news_shapes() -> None:
     assert not any(s.text.startswith("Mai") for s in find_spans(text))  # "Mais" is no month
     for s in find_spans(text):
         assert text[s.start : s.end] == s.text
+
+
+def test_numbers_written_as_words_are_spans() -> None:
+    text = "Six years of war; two million items, deux millions d'euros, en trois ans."
+    spans = {(s.kind, s.text) for s in find_spans(text)}
+    assert spans == {
+        (Kind.DURATION, "Six years"),
+        (Kind.NUMBER, "two million"),
+        (Kind.MONEY, "deux millions d'euros"),
+        (Kind.DURATION, "trois ans"),
+    }
+    assert find_spans("Un homme a acheté une voiture, one of many.") == []  # articles
+
+
+def test_letters_without_a_decomposition_fold_too() -> None:
+    assert terms("Łódź œuvre Ørsted Straße") == terms("Lodz oeuvre Orsted Strasse")
 
 
 def test_check_question_rejects_empty_and_huge() -> None:
