@@ -2,8 +2,6 @@
 
     .venv/bin/python -m bench.train_reader --data ../shared/data          # about 80 min, 2 cores
     .venv/bin/python -m bench.train_reader --data ../shared/data --init FILE --epochs 1 --lr 2e-5
-    .venv/bin/python -m bench.train_reader --data ../shared/data --init FILE --epochs 1 --lr 2e-5 \
-        --negatives vectors
 
 Writes `rag/models/reader-e5-small.safetensors` (the trained top layers and heads, fp16) and the
 training part of `rag/models/reader.json`; checkpoints and logs go to bench/out/reader/.
@@ -12,10 +10,8 @@ Calibration is a separate step (`python -m bench.calibrate_reader`), on the cali
 Examples, from the articles of the train split only (`bench.splits`, by title):
 - an answerable question gives one positive, the sentence that holds its first gold answer
   (with the answer's span), and negatives: the 3 sentences of its paragraph that share the most
-  words with it, one more at random, and 2 sentences of other paragraphs: those of its article
-  that share the most words with it, or with `--negatives vectors` those of the whole split
-  closest to it by the embedding model's cosine, none holding the answer (what retrieval
-  brings next to the right passage);
+  words with it, one more at random, and the 2 sentences of the article's other paragraphs that
+  share the most (what retrieval brings next to the right passage);
 - an unanswerable one (SQuAD 2.0 `is_impossible`) gives negatives only: the sentence of its
   "plausible answer" (written to fool a reader) and the 3 that share the most words with it;
 - a question translated into the other language (bench/data/translated-questions.jsonl, made
@@ -42,14 +38,12 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np
 import torch
 
 from bench.splits import assign, squad_articles
 from rag import reader
 from rag.config import Settings
 from rag.e5_convert import ensure_e5_model
-from rag.embeddings import Embedder, load_embedder
 from rag.text import split_sentences, terms
 
 log = logging.getLogger("bench.train_reader")
@@ -93,55 +87,12 @@ def _closest(question: str, texts: list[str], exclude: set[int], n: int) -> list
     return [i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))[:n]]
 
 
-class Nearest:
-    """The sentences of other paragraphs closest to a question by the embedding model's
-    cosine (`--negatives vectors`), across all the articles given: what retrieval brings next
-    to the right passage, where the default takes those of its own article sharing the most
-    words with it."""
-
-    def __init__(
-        self, embedder: Embedder, articles: list[dict[str, Any]], translated: Mapping[str, str]
-    ) -> None:
-        self.texts: list[str] = []
-        self.paragraphs: list[str] = []  # the paragraph each sentence is from
-        questions: list[str] = []
-        for article in articles:
-            for para in article["paragraphs"]:
-                for s, e in split_sentences(para["context"]):
-                    self.texts.append(para["context"][s:e])
-                    self.paragraphs.append(para["context"])
-                for qa in para["qas"]:
-                    questions += [
-                        q for q in (qa["question"].strip(), translated.get(qa.get("id", ""))) if q
-                    ]
-        log.info("embedding %d sentences and %d questions", len(self.texts), len(questions))
-        self.vectors = embedder.embed_documents(self.texts)
-        self.asked = dict(zip(questions, embedder.embed_queries(questions), strict=True))
-
-    def __call__(self, question: str, paragraph: str, answer: str | None, n: int) -> list[str]:
-        """`n` sentences not of `paragraph` and not holding `answer`, closest first."""
-        order = np.argsort(-(self.vectors @ self.asked[question]))
-        lowered = answer.lower() if answer else None
-        out: list[str] = []
-        for i in order:
-            text = self.texts[i]
-            if self.paragraphs[i] != paragraph and not (lowered and lowered in text.lower()):
-                out.append(text)
-                if len(out) == n:
-                    break
-        return out
-
-
 def examples(
-    articles: list[dict[str, Any]],
-    rng: random.Random,
-    translated: Mapping[str, str] = {},
-    nearest: Nearest | None = None,
+    articles: list[dict[str, Any]], rng: random.Random, translated: Mapping[str, str] = {}
 ) -> list[Example]:
     """The training pairs of these articles' questions; a question with a translation in
     `translated` (qa id -> the question in the other language) gives its pairs twice, once
-    asked in each language, over the same sentences. `nearest`: how the 2 negatives from
-    other paragraphs are chosen (by default, by shared words within the article)."""
+    asked in each language, over the same sentences."""
     out: list[Example] = []
     for article in articles:
         paragraphs = [
@@ -179,11 +130,7 @@ def examples(
                 rest = [i for i in range(len(texts)) if i != gold and i not in near]
                 near += rng.sample(rest, min(1, len(rest)))
                 out += [Example(q, texts[i], 0.0, None) for i in near]
-                if nearest:
-                    far = nearest(q, para["context"], a["text"], 2)
-                else:
-                    far = [others[i] for i in _closest(q, others, set(), 2)]
-                out += [Example(q, text, 0.0, None) for text in far]
+                out += [Example(q, others[i], 0.0, None) for i in _closest(q, others, set(), 2)]
     return out
 
 
@@ -328,14 +275,6 @@ def main(argv: list[str] | None = None) -> None:
         "heads: the card keeps that training's record under training.init",
     )
     p.add_argument(
-        "--negatives",
-        choices=("words", "vectors"),
-        default="words",
-        help="how an answerable question's 2 negatives from other paragraphs are chosen: "
-        "sharing the most words with it in its article, or closest by the embedding model's "
-        "cosine among all the train split's sentences (what retrieval brings)",
-    )
-    p.add_argument(
         "--translations",
         type=Path,
         default=TRANSLATIONS,
@@ -358,21 +297,7 @@ def main(argv: list[str] | None = None) -> None:
     sets = load(args.data)
     rng = random.Random(SEED)
     translated = translations(args.translations)
-    embedder = (
-        load_embedder(settings.embedding_model, settings.cache_dir)
-        if args.negatives == "vectors"
-        else None
-    )
-    train = [
-        ex
-        for name in SETS
-        for ex in examples(
-            sets[name]["train"],
-            rng,
-            translated,
-            Nearest(embedder, sets[name]["train"], translated) if embedder else None,
-        )
-    ]
+    train = [ex for name in SETS for ex in examples(sets[name]["train"], rng, translated)]
     encoded = encode(tok, train)
     checks = {
         name: rng.sample(qs, min(args.check_questions, len(qs)))
@@ -461,7 +386,6 @@ def main(argv: list[str] | None = None) -> None:
                 "minutes": round((time.time() - started) / 60, 1),
                 "history": history,
                 "translations": len(translated),
-                "negatives": args.negatives,
                 **({"init": previous} if args.init else {}),
             },
         }

@@ -1,10 +1,8 @@
 """The bench's scoring path on a tiny corpus: every system and fusion variant ranks, and ours
-finds the seed article (the full runs need ../shared/data and take minutes); the reader's
-training pairs."""
+finds the seed article (the full runs need ../shared/data and take minutes)."""
 
 from __future__ import annotations
 
-import random
 import shutil
 from pathlib import Path
 
@@ -13,7 +11,6 @@ from conftest import SEED_ID, SEEDS, TEST_ARTICLES
 from bench import analysis, report
 from bench.data import Query, Task
 from bench.pipelines import Ours, Tutorial, tutorial_embeddings
-from bench.train_reader import Nearest, examples
 from rag.config import DEFAULT_MODEL, Settings
 from rag.embeddings import Embedder, resolve_model
 
@@ -41,29 +38,3 @@ def test_run_task_scores_every_system_and_variant(tmp_path: Path, embedder: Embe
     assert result["systems"]["ours"]["recall@1"] == 1.0
     assert result["fusion"][analysis.SHIPPED]["recall@1"] == 1.0
     assert "seed" in report.fusion_table([result])
-
-
-def test_reader_negatives_by_vector_come_from_other_paragraphs_and_hold_no_answer(
-    embedder: Embedder,
-) -> None:
-    asked = "Xiaomi SU7 deliveries start in March 2025. The car is built in Beijing."
-    qa = {
-        "id": "q1",
-        "question": "When do Xiaomi SU7 deliveries start?",
-        "answers": [{"text": "March 2025", "answer_start": asked.index("March 2025")}],
-    }
-    europe = "Deliveries of the SU7 in Europe follow in 2027."
-    paragraphs = {
-        "Xiaomi": [asked, f"{europe} Lei Jun leads Xiaomi."],
-        "Other": ["Tesla deliveries rose. Reuters says March 2025 starts them.", "Paris runs."],
-    }
-    articles = [
-        {"title": t, "paragraphs": [{"context": c, "qas": []} for c in texts]}
-        for t, texts in paragraphs.items()
-    ]
-    articles[0]["paragraphs"][0]["qas"] = [qa]
-    pairs = examples(articles, random.Random(0), {}, Nearest(embedder, articles, {}))
-    assert [e.sentence for e in pairs if e.label] == ["Xiaomi SU7 deliveries start in March 2025."]
-    far = [e.sentence for e in pairs[-2:]]  # the last two: from other paragraphs
-    assert far[0] == europe  # the closest in meaning
-    assert not any("March 2025" in s or s in asked for s in far)
