@@ -485,6 +485,18 @@ def _write(doc: Path, name: str, body: str) -> None:
     report.write_section(doc, body, name)
 
 
+def _named(body: str, mode: str) -> str:
+    """The section's heading names a mode other than the default: both sit in one file."""
+    if mode == "alone":
+        return body
+    heading, rest = body.split("\n", 1)
+    return (
+        f"{heading}, {mode} sentence vectors\n\n_Fitted on indexes whose sentence vectors are "
+        f"{mode} (`RAG_SENTENCE_VECTORS={mode} python -m bench.calibrate_reader`; reader.json's "
+        f"`{mode}` key)._\n{rest}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -514,11 +526,11 @@ def main() -> None:
     mode = Settings.from_env(os.environ).sentence_vectors
     suffix = "" if mode == "alone" else f" ({mode} sentence vectors)"
     if args.check:
-        body = run_check(args.data, args.n, args.latency_questions)
+        body = _named(run_check(args.data, args.n, args.latency_questions), mode)
         _write(DOC, "check" + suffix, body)
         _write(BENCH_DOC, "answers" + suffix, body)
     else:
-        body = run_fit(args.data, args.n)
+        body = _named(run_fit(args.data, args.n), mode)
         _write(DOC, "fit" + suffix, body)
     print(body)
 
