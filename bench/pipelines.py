@@ -79,7 +79,8 @@ def _timer(obj: Any, method: str) -> Iterator[list[float]]:
 class Ours:
     def __init__(self, root: Path, embedder: Embedder) -> None:
         self.root = root
-        self.settings = Settings(articles_dir=root / "articles", index_dir=root / "index")
+        # RAG_* variables apply (RAG_SENTENCE_VECTORS=pooled times the one-pass build).
+        self.settings = Settings.from_env(articles_dir=root / "articles", index_dir=root / "index")
         self.embedder = embedder
         self.engine: Engine | None = None
 

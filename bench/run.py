@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
         "mode": "full" if args.full else "default",
+        "sentence_vectors": Settings.from_env().sentence_vectors,
         "machine": _machine(),
         "load_start": load_start,
         "load_end": _load(),

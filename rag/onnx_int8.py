@@ -52,8 +52,9 @@ CHECK_TEXTS = [
 ]
 
 
-def use_int8(model: SentenceTransformer, cache_dir: Path) -> bool:
-    """Switch `model` to its int8 ONNX copy (built once); False if it stays on torch."""
+def use_int8(model: SentenceTransformer, cache_dir: Path, threads: int = 0) -> bool:
+    """Switch `model` to its int8 ONNX copy (built once); False if it stays on torch.
+    `threads`: per forward pass (0: ONNX Runtime's default, one per core)."""
     transformer = model[0]
     encoder = getattr(transformer, "auto_model", None)
     if encoder is None or not hasattr(encoder, "config"):
@@ -72,7 +73,7 @@ def use_int8(model: SentenceTransformer, cache_dir: Path) -> bool:
     check = folder / MODEL_FILE
     if not check.exists():  # the export ran but the int8 copy was too far from the float model
         return False
-    transformer.model = OnnxEncoder(encoder.config, _session(check))
+    transformer.model = OnnxEncoder(encoder.config, _session(check, threads))
     return True
 
 
@@ -95,11 +96,12 @@ class OnnxEncoder(torch.nn.Module):
         return {"last_hidden_state": torch.from_numpy(hidden)}
 
 
-def _session(path: Path) -> Any:
+def _session(path: Path, threads: int = 0) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only
+    options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

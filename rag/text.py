@@ -14,7 +14,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-
 # Letters Unicode does not decompose into a base letter and an accent: "Łódź", "œuvre".
 _UNDECOMPOSED = str.maketrans(
     {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th"}

@@ -5,6 +5,7 @@ model on 254 texts is in test_e5_convert.py.)"""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -74,10 +75,34 @@ def test_unknown_backend_is_a_config_error() -> None:
 
 
 def test_one_at_a_time_a_vector_depends_on_its_text_alone(embedder: Embedder) -> None:
-    # Activations are quantised per batch, so batched vectors vary with their batch-mates;
-    # answers embed sentences one at a time so a cached vector never depends on that.
+    # Activations are quantised per batch, so batched vectors vary with their batch-mates.
     alone = embedder.embed_documents([TEXTS[0]], batch_size=1)[0]
     among = embedder.embed_documents([TEXTS[1], TEXTS[0], TEXTS[2]], batch_size=1)[1]
     assert np.array_equal(alone, among)
     batched = embedder.embed_documents([TEXTS[1], TEXTS[0], TEXTS[2]])[1]
     assert float(alone @ batched) >= 0.99
+
+
+def test_batches_side_by_side_give_what_one_at_a_time_gives(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = [f"{text} ({n}) " * (1 + n % 4) for n, text in enumerate(TEXTS * 6)]
+    monkeypatch.setattr(embedder, "workers", 2)
+    side_by_side = embedder.embed_documents(texts)
+    passages, sentences = embedder.embed_passages(texts, [[(0, 5)]] * len(texts), pooled=True)
+    monkeypatch.setattr(embedder, "workers", 1)
+    assert np.array_equal(side_by_side, embedder.embed_documents(texts))
+    again, pooled = embedder.embed_passages(texts, [[(0, 5)]] * len(texts), pooled=True)
+    assert np.array_equal(passages, again)
+    assert all(np.array_equal(a, b) for a, b in zip(sentences, pooled, strict=True))
+
+
+def test_threads_can_embed_at_once(embedder: Embedder) -> None:
+    # The page embeds questions while a sync embeds articles, a batch per core.
+    texts = [f"{text} ({n}) " * (1 + n % 5) for n, text in enumerate(TEXTS * 20)]
+    expected = embedder.embed_queries(texts)
+    with ThreadPoolExecutor(4) as pool:
+        runs = [pool.submit(embedder.embed_queries, texts) for _ in range(4)]
+        embedder.embed_documents(texts)
+        results = [run.result() for run in runs]
+    assert all(np.allclose(r, expected, atol=1e-6) for r in results)
