@@ -128,6 +128,7 @@ def sync(
 
         # Articles that cannot have chunks yet skip the delete (unless a killed sync left some).
         replacing = set(manifest) if not interrupted else {aid for aid, _ in todo}
+        log.info("Embedding %d new or changed articles (%d unchanged)", len(todo), unchanged)
         embedded = _embed_all(settings, store, embedder, todo, skipped, progress, replacing)
         if duplicates:
             written = store.manifest.records()
