@@ -137,11 +137,22 @@ def _cli(articles: Path, index: Path) -> list[str]:
     ]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _sync_in_child(articles: Path, index: Path, until: str) -> subprocess.Popen[str]:
     """`rag index` in a child process, returned once its log has said `until`."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(
-        _cli(articles, index), cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        _cli(articles, index),
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as in a terminal: a test run started as a background job (`cmd &` without job
+        # control) passes SIGINT down ignored, and the child would never see it.
+        preexec_fn=_default_sigint,
     )
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -186,8 +197,6 @@ def test_sigkill_at_any_point_is_repaired_by_the_next_sync(
 def test_ctrl_c_ends_the_sync_with_one_line_and_the_next_sync_finishes(
     tmp_path: Path, minilm: Embedder
 ) -> None:
-    # Once the articles are being embedded: a SIGINT that landed while the libraries were
-    # still loading was once lost in CI (the sync ran to the end), never reproduced here.
     proc = _signalled_sync(tmp_path, signal.SIGINT, after=0.5, until="Embedding 60 new")
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130
