@@ -92,6 +92,21 @@ def test_a_verdict_does_not_depend_on_the_other_sentences(shipped: reader.Reader
     assert together.span == alone.span
 
 
+def test_sentences_read_in_several_batches_come_back_in_their_order(
+    shipped: reader.Reader,
+) -> None:
+    question = "When do SU7 Ultra deliveries start?"
+    sentences = [OTHER, "Mais ce n’est pas tout.", SENTENCE, "Non.", OTHER + " " + SENTENCE, "Oui."]
+    assert (
+        len(reader.length_batches(reader.encode_pairs(shipped.tokenizer, question, sentences))) > 1
+    )
+    together = shipped.read(question, sentences)
+    for sentence, verdict in zip(sentences, together, strict=True):
+        alone = shipped.read(question, [sentence])[0]  # bf16: padding moves logits a little
+        assert verdict.logit == pytest.approx(alone.logit, abs=0.1)
+        assert verdict.span == alone.span
+
+
 def test_the_shipped_weights_change_only_the_top_layers(shipped: reader.Reader) -> None:
     from safetensors.torch import load_file
 
