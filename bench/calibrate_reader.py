@@ -517,16 +517,16 @@ def main() -> None:
         "--latency", action="store_true", help="only re-time answer() (an idle machine)"
     )
     args = parser.parse_args()
-    _out(Settings.from_env(os.environ)).mkdir(parents=True, exist_ok=True)
+    settings = Settings.from_env(os.environ)
+    _out(settings).mkdir(parents=True, exist_ok=True)
     if args.build:
         engs = Engines(args.data)
         for name in ("squad2", "piaf", "orangesum", "ntrex_en", "seed"):
             print(name, engs[name].store.count(), "chunks", flush=True)
         return
-    mode = Settings.from_env(os.environ).sentence_vectors
+    mode = settings.sentence_vectors
     suffix = "" if mode == "alone" else f" ({mode} sentence vectors)"
     if args.latency:
-        settings = Settings.from_env(os.environ)
         rd = reader_module.load_reader(settings.cache_dir).for_sentences(mode)
         line = latency(args.data, Engines(args.data)["orangesum"], rd, args.latency_questions)
         _retime(DOC, "check" + suffix, line)
