@@ -36,10 +36,9 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from rag import lexical
-from rag.bm25 import BM25, Match
+from rag.bm25 import BM25, Match, terms
 from rag.embeddings import Embedder
 from rag.store import Store
-from rag.text import lower_words
 from rag.vectors import ChunkTable, Published, SentenceVector, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -242,9 +241,7 @@ def _collapse_duplicates(
     seen: list[set[str]] = []
     copies: dict[str, list[Copy]] = {}
     for chunk in chunks:
-        # Copies are word for word: no folding or stopwords (`terms` costs 4x as much, 11 ms
-        # a question for the 80 candidates).
-        words = set(lower_words(chunk.text))
+        words = set(terms(chunk.text))
         twin = next(
             (i for i, other in enumerate(seen) if _jaccard(words, other) >= DUPLICATE_JACCARD),
             None,

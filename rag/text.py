@@ -51,11 +51,6 @@ def terms(text: str) -> list[str]:
     return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS]
 
 
-def lower_words(text: str) -> list[str]:
-    """The words of `text` in lower case, accents and stopwords kept: cheaper than `terms`."""
-    return _WORD.findall(text.lower())
-
-
 # -- languages --------------------------------------------------------------------------------
 # Frequent function words that the other language rarely uses ("a", "on", "an" are in both).
 _FR_WORDS = """le la les des du de et est un une dans pour que qui sur au aux pas ne il elle nous
