@@ -364,7 +364,7 @@ def run_fit(data_dir: Path, n: int) -> str:
         f"intercept {cal['intercept']}, weights {cal['weights']}. With the reader's logit "
         "alone the best balanced accuracy would be "
         f"{alone['balanced']:.3f} (at {alone['threshold']:.2f}).",
-        f"The gold answer is in a read sentence for "
+        f"The gold answer is in a read sentence, or one a rule ruled out, for "
         f"{sum(r['gold_read'] for r in prefilter) / max(1, len(prefilter)):.3f} of answerable "
         f"questions whose {K} hits hold it (PREFILTER sentences read of all the hits' sentences); "
         f"the rules (`evidence._gate`) rule out every gold sentence of "

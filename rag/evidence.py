@@ -2,11 +2,8 @@
 
 A question is analysed once (`analyse`: its terms, its names and numbers, the kind of answer it
 expects, its language, and for a follow-up the earlier question it continues). Every sentence
-of the hits is a `Candidate`; the `PREFILTER` that look best without the reader (their stored
-vector's cosine with the question, plus the share of the question's words they hold) are read
-by the trained reader (`rag.reader`), which gives each its calibrated `support` (the chance it
-answers the question) and its short answer span. Two rules come on top (`_gate`), whatever
-the reader says:
+of the hits is a `Candidate`. Two rules (`_gate`) rule a sentence out before the reader sees
+it, whatever it would say:
 - `absent`: the question names something (a model code such as "YU7", or, in the article's
   own language, a name such as "Rivian") that neither the passage, its title nor its article
   holds: the sentence is about something else, however well it answers the question's shape
@@ -14,6 +11,10 @@ the reader says:
   1-2 letters, "JO", is not asked for: the article may write it out);
 - `type`: the question wants a date, a number, an amount, a duration or a name and the
   sentence has none (answer shapes from `rag.answer_types`).
+Of the `PREFILTER` that look best without the reader (their stored vector's cosine with the
+question, plus the share of the question's words they hold), the `READ` best that no rule
+rules out are read by the trained reader (`rag.reader`), which gives each its calibrated
+`support` (the chance it answers the question) and its short answer span.
 The reader's span is kept as the short answer only when it is confident, does not restate
 the question and, for a question that wants a kind of answer, overlaps a span of that kind
 (`_fits`). It does not cite or word the answer (`rag.answer` does).
@@ -48,10 +49,13 @@ from rag.text import (
 )
 from rag.vectors import Published
 
-#: Sentences the reader reads per question: those best by `prefilter` (cosine + word share).
-#: 8 keep the gold sentence for 0.969 of calib-split questions whose hits hold it; each costs
-#: about 30 ms on news sentences, 2 cores (docs/reader.md weighs 4, 5, 6 and 8).
+#: Sentences considered per question: the best by `prefilter` (cosine + word share). 8 hold the
+#: gold sentence for 0.97 of calib-split questions whose hits hold it (docs/reader.md).
 PREFILTER = 8
+#: Of those, the reader reads at most this many, best first, skipping those a rule rules out
+#: (they would score 0 whatever it said). Each costs about 25 ms on news sentences, 2 cores;
+#: reading 6 of 8 chooses as well as reading all 8 on the calib split (docs/reader.md).
+READ = 6
 #: The share of the question's words a sentence holds, against its cosine, in `prefilter`.
 LEXICAL_WEIGHT = 0.1
 #: What the support model weighs: the reader's logit, its margin over the best other
@@ -111,7 +115,7 @@ class Candidate:
     text: str
     spans: tuple[Span, ...]  # answer shapes (dates, numbers, names) not taken from the question
     prefilter: float = 0.0
-    logit: float = 0.0  # the reader's, before calibration
+    logit: float = 0.0  # the reader's, before calibration (a sentence ruled out is not read)
     support: float = 0.0  # calibrated chance that the sentence answers; 0 when gated
     short: tuple[int, int] | None = None  # the reader's short answer, article offsets
     short_confidence: float = 0.0
@@ -217,16 +221,23 @@ def read_sentences(
     *,
     prefilter: int = PREFILTER,
 ) -> list[Candidate]:
-    """The `prefilter` best candidates, read: best first (ungated by support, which weighs the
-    reader's logit with the retrieval's cosines, then the gated ones).
+    """Of the `prefilter` best candidates, the READ best that no rule rules out, read, best
+    first by support (which weighs the reader's logit with the retrieval's cosines); then those
+    a rule rules out, unread (support 0: they are only shown as closest on an abstention).
     `article_text(article_id)`: the whole article, for a name the passage lacks (the caller
     caches it: `rag.answer.read`)."""
-    chosen = sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))[:prefilter]
+    ruled: list[Candidate] = []
+    chosen: list[Candidate] = []
+    for c in sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))[:prefilter]:
+        gate, missing = _gate(question, c, article_text)
+        if gate:
+            ruled.append(replace(c, gate=gate, missing=missing))
+        elif len(chosen) < READ:
+            chosen.append(c)
     verdicts = reader.read(question.search, [c.text for c in chosen])
-    gates = [_gate(question, c, article_text) for c in chosen]
-    open_logits = [v.logit for v, (gate, _) in zip(verdicts, gates, strict=True) if not gate]
+    open_logits = [v.logit for v in verdicts]
     read_ = []
-    for c, v, (gate, missing) in zip(chosen, verdicts, gates, strict=True):
+    for c, v in zip(chosen, verdicts, strict=True):
         shown = v.span_confidence >= reader.card["span_confidence"]
         short = None
         if v.span and shown and _fits(question, c, v.span):
@@ -237,14 +248,12 @@ def read_sentences(
             replace(
                 c,
                 logit=v.logit,
-                support=0.0 if gate else support(feats, reader.card["calibration"]),
+                support=support(feats, reader.card["calibration"]),
                 short=short,
                 short_confidence=v.span_confidence,
-                gate=gate,
-                missing=missing,
             )
         )
-    return sorted(read_, key=lambda c: (c.gate is not None, -c.support, -c.logit, c.rank))
+    return sorted(read_, key=lambda c: (-c.support, -c.logit, c.rank)) + ruled
 
 
 def features(cand: Candidate, logit: float, open_logits: Sequence[float]) -> dict[str, float]:

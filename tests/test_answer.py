@@ -16,7 +16,7 @@ from dataclasses import replace
 import pytest
 from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 
-from rag.answer import Answer, answer, check_question
+from rag.answer import Answer, answer, check_question, read
 from rag.answer_types import Kind, expected_kind, find_spans
 from rag.articles import load_article
 from rag.config import Settings
@@ -24,7 +24,7 @@ from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.evaluate import holds
-from rag.evidence import analyse
+from rag.evidence import READ, analyse
 from rag.text import terms
 from rag.vectors import Published
 
@@ -103,6 +103,29 @@ def test_an_answer_embeds_the_question_only(news: Engine, monkeypatch: pytest.Mo
     monkeypatch.setattr(news.embedder, "embed_documents", no_documents)
     ans = ask(news, "When do SU7 Ultra deliveries start?")
     assert "premier trimestre 2025" in ans.citations[0].quote
+
+
+def test_sentences_a_rule_rules_out_are_not_read(
+    news: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sentence without a date cannot answer "when": the reader does not read it."""
+    read_texts: list[str] = []
+    real = news.reader.read
+
+    def spy(question: str, sentences: list[str]) -> list[object]:
+        read_texts.extend(sentences)
+        return real(question, sentences)
+
+    monkeypatch.setattr(news.reader, "read", spy)
+    reading = read(
+        "Quand les livraisons de la SU7 Ultra commencent-elles ?", news.searcher, news.reader
+    )
+    ruled = [c for c in reading.ranked if c.gate]
+    assert any(c.gate == "type" for c in ruled) and all(c.support == 0.0 for c in ruled)
+    assert not {c.text for c in ruled} & set(read_texts)
+    assert sorted(read_texts) == sorted(c.text for c in reading.ranked if not c.gate)
+    assert 0 < len(read_texts) <= READ
+    assert "premier trimestre 2025" in reading.ranked[0].text
 
 
 def test_seed_price_question_abstains_with_the_closest_passages(news: Engine) -> None:
