@@ -31,7 +31,7 @@ TARGET_CHARS = 600
 MAX_CHARS = 1000
 # Bump the version whenever the splitting rules or `embedding_text` change: the index is
 # rebuilt when this does.
-CHUNKING_FINGERPRINT = f"sent-v2-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
+CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
 #: chunk_sentences and how their vectors are made (the `sentence_vectors` setting; v2 is
 #: pooled from the chunk's pass).
 SENTENCES_FINGERPRINTS = {"alone": "+sentences-v1", "pooled": "+sentences-v2", "off": ""}

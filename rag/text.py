@@ -123,10 +123,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
     A line break always ends a sentence. Within a line, `. ! ? …` (with any closing quotes)
     end one when the next word does not start in lower case, except after abbreviations,
-    initials, dotted acronyms and list numbers; with no space after (scraped text), only
-    before a capitalised word, a quote opening one or a subheading's dash, after a real word, a
-    number or a closing quote ("Pyrénées.Alors", `"racistes".Dans`, "Europe 1.Plusieurs",
-    "en main.- Les gens -").
+    initials, dotted acronyms and list numbers; with no space after, only before a
+    capitalised word that follows a real word ("Pyrénées.Alors").
     """
     spans: list[tuple[int, int]] = []
     line_start = 0
@@ -151,26 +149,19 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int) -
     char, spaced = text[nxt], nxt > match.end()
     is_period = match.group(1) == "."
     if not spaced:
-        # Scraped text loses spaces: "Pyrénées.Alors que", `racistes".Dans` and `Europe
-        # 1.Plusieurs` are two sentences each, but "2.9", "U.S." and "www.xiaomi.com" are
-        # not, hence: a capitalised word (or a quote opening one) must follow.
+        # Scraped text loses spaces: "Pyrénées.Alors que" is two sentences, but "2.9",
+        # "U.S." and "www.xiaomi.com" are not, hence: a capitalised word must follow.
         after = text[nxt + 1] if nxt + 1 < line_end else " "
-        word = _word_before(text, match.start())
         if not (
             (char.isupper() and (after.islower() or after in "’'" or after.isspace()))
             or char in "«“"
-            or (char == '"' and after.isupper())  # `penser ?""La` (a closing `"` is taken)
-            or (char in "-–" and after.isspace() and word.isalpha())  # `main.- Les gens -`
         ):
             return False
-        closed = match.start() > start and text[match.start() - 1] in '"”»)%'  # `"x".Dans`
-        if is_period and not closed and (len(word) < 2 or _dotted(word)) and not word.isdigit():
-            return False  # initials: "A.Dupont", "H.P.Lovecraft"
-        if _ENUMERATOR.fullmatch(text[start : match.start()].strip()):
-            return False  # "1.Le premier point"
+        if is_period and len(_word_before(text, match.start())) < 2:
+            return False
         words = text[max(start, match.start() - 200) : match.start()].split()
         token = words[-1].lower() if words else ""
-        return not ("://" in token or "@" in token or token == "www" or token.startswith("www."))
+        return not ("://" in token or "@" in token or token.startswith("www."))
     if char.islower() or char in ",;:.)]}%»":  # "etc. et", "« Oui ? » a-t-il dit"
         return False
     if not is_period:
@@ -182,17 +173,12 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int) -
         or word.lower() in _LOWER_ABBREVIATIONS
     ):
         return False  # initials and "M. Dupont", "Dr. Wang", "p. ex. Le", "vs. Apple"; not "2 s."
-    if _dotted(word):
+    if "." in word and all(p.isalpha() and len(p) <= 2 for p in word.split(".")):
         return False  # "U.S. President", "e.g. Apple", "Ph.D. Thesis"
     if char.isdigit() and word.lower() in _BEFORE_NUMBER:
         return False
     head = text[start : match.start()] if match.start() - start <= 20 else "long sentence"
     return not _ENUMERATOR.fullmatch(head.strip())
-
-
-def _dotted(word: str) -> bool:
-    """A dotted acronym or abbreviation: "U.S", "e.g", "Ph.D"."""
-    return "." in word and all(p.isalpha() and len(p) <= 2 for p in word.split("."))
 
 
 def _word_before(text: str, end: int) -> str:

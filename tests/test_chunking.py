@@ -58,21 +58,6 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
                 "Alors que l’Europe attend, rien ne bouge.",
             ],
         ),
-        (  # the same after a closing quote, a number, before an opening quote, a subheading
-            'Des "motivations racistes".Dans la mosquée, rien. Sur Europe 1.Plusieurs ont dit'
-            ' "non"?""La dureté surprend.- Les gens -Ils votent. J.K. Rowling, H.P.Lovecraft,'
-            " A.Dupont coûtent 3.- francs sur www.Xiaomi.Com.\n1.Le point",
-            [
-                'Des "motivations racistes".',
-                "Dans la mosquée, rien.",
-                "Sur Europe 1.",
-                'Plusieurs ont dit "non"?"',
-                '"La dureté surprend.',
-                "- Les gens -Ils votent.",
-                "J.K. Rowling, H.P.Lovecraft, A.Dupont coûtent 3.- francs sur www.Xiaomi.Com.",
-                "1.Le point",
-            ],
-        ),
         (
             "Elle fait 0 à 100 en 2.9 secondes, soit 2,9 s. Le prix : 100 000 euros. Voir p. 3.",
             [
