@@ -218,17 +218,15 @@ def read_sentences(
     cands: Sequence[Candidate],
     reader: Reader,
     article_text: Callable[[str], str | None],
-    *,
-    prefilter: int = PREFILTER,
 ) -> list[Candidate]:
-    """Of the `prefilter` best candidates, the READ best that no rule rules out, read, best
+    """Of the PREFILTER best candidates, the READ best that no rule rules out, read, best
     first by support (which weighs the reader's logit with the retrieval's cosines); then those
     a rule rules out, unread (support 0: they are only shown as closest on an abstention).
     `article_text(article_id)`: the whole article, for a name the passage lacks (the caller
     caches it: `rag.answer.read`)."""
     ruled: list[Candidate] = []
     chosen: list[Candidate] = []
-    for c in sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))[:prefilter]:
+    for c in sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))[:PREFILTER]:
         gate, missing = _gate(question, c, article_text)
         if gate:
             ruled.append(replace(c, gate=gate, missing=missing))
