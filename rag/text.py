@@ -118,13 +118,19 @@ _BEFORE_NUMBER = word_set(
 _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[IVXLC]{1,6}|[A-Za-z])")  # "1. Le point" or "II. Les"
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
+def split_sentences(text: str, *, glued: bool = True) -> list[tuple[int, int]]:
     """Sentence spans `(start, end)` in order, without surrounding whitespace.
 
     A line break always ends a sentence. Within a line, `. ! ? …` (with any closing quotes)
     end one when the next word does not start in lower case, except after abbreviations,
-    initials, dotted acronyms and list numbers; with no space after, only before a
-    capitalised word that follows a real word ("Pyrénées.Alors").
+    initials, dotted acronyms and list numbers; with no space after (scraped text), only
+    before a capitalised word that follows a real word ("Pyrénées.Alors").
+
+    `glued`: also split where scraping glued sentences after a number or a closing quote,
+    or before a quote or a subheading's dash that opens the next (`"racistes".Dans`,
+    "Europe 1.Plusieurs", `penser ?""La`, "en main.- Les gens -"), and keep dotted initials
+    whole ("H.P.Lovecraft"). What is read and quoted is split so; chunking is not
+    (`rag.chunking.chunk_text`: moving its boundaries cost retrieval, docs/benchmarks.md).
     """
     spans: list[tuple[int, int]] = []
     line_start = 0
@@ -132,7 +138,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         line_end = brk.start() if brk else len(text)
         start = line_start
         for match in _TERMINAL.finditer(text, line_start, line_end):
-            if _ends_sentence(text, start, match, line_end):
+            if _ends_sentence(text, start, match, line_end, glued):
                 add_trimmed(text, start, match.end(), spans)
                 start = match.end()
         add_trimmed(text, start, line_end, spans)
@@ -140,7 +146,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int) -> bool:
+def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, glued: bool) -> bool:
     nxt = match.end()
     while nxt < line_end and text[nxt].isspace():
         nxt += 1
@@ -148,6 +154,7 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int) -
         return True
     char, spaced = text[nxt], nxt > match.end()
     is_period = match.group(1) == "."
+    word = _word_before(text, match.start())
     if not spaced:
         # Scraped text loses spaces: "Pyrénées.Alors que" is two sentences, but "2.9",
         # "U.S." and "www.xiaomi.com" are not, hence: a capitalised word must follow.
@@ -155,30 +162,44 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int) -
         if not (
             (char.isupper() and (after.islower() or after in "’'" or after.isspace()))
             or char in "«“"
+            or (glued and char == '"' and after.isupper())  # `penser ?""La`
+            or (glued and char in "-–" and after.isspace() and word.isalpha())  # `main.- Les`
         ):
             return False
-        if is_period and len(_word_before(text, match.start())) < 2:
+        if glued:
+            closed = match.start() > start and text[match.start() - 1] in '"”»)%'
+            if is_period and not closed and not word.isdigit() and (len(word) < 2 or _dotted(word)):
+                return False  # initials: "A.Dupont", "H.P.Lovecraft"; not `"racistes".Dans`
+            if _ENUMERATOR.fullmatch(text[start : match.start()].strip()):
+                return False  # "1.Le premier point"
+        elif is_period and len(word) < 2:
             return False
         words = text[max(start, match.start() - 200) : match.start()].split()
         token = words[-1].lower() if words else ""
-        return not ("://" in token or "@" in token or token.startswith("www."))
+        return not (
+            "://" in token or "@" in token or token.startswith("www.") or (glued and token == "www")
+        )
     if char.islower() or char in ",;:.)]}%»":  # "etc. et", "« Oui ? » a-t-il dit"
         return False
     if not is_period:
         return True
-    word = _word_before(text, match.start())
     if (
         (len(word) == 1 and word.isupper())
         or word in _TITLES
         or word.lower() in _LOWER_ABBREVIATIONS
     ):
         return False  # initials and "M. Dupont", "Dr. Wang", "p. ex. Le", "vs. Apple"; not "2 s."
-    if "." in word and all(p.isalpha() and len(p) <= 2 for p in word.split(".")):
+    if _dotted(word):
         return False  # "U.S. President", "e.g. Apple", "Ph.D. Thesis"
     if char.isdigit() and word.lower() in _BEFORE_NUMBER:
         return False
     head = text[start : match.start()] if match.start() - start <= 20 else "long sentence"
     return not _ENUMERATOR.fullmatch(head.strip())
+
+
+def _dotted(word: str) -> bool:
+    """A dotted acronym or abbreviation: "U.S", "e.g", "Ph.D"."""
+    return "." in word and all(p.isalpha() and len(p) <= 2 for p in word.split("."))
 
 
 def _word_before(text: str, end: int) -> str:

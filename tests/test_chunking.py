@@ -20,6 +20,7 @@ from rag.chunking import (
     Chunk,
     NewsTextSplitter,
     chunk_article,
+    chunk_sentences,
     chunk_text,
     embedding_text,
     split_sentences,
@@ -29,6 +30,13 @@ ROOT = Path(__file__).parents[1]
 DATA = Path(__file__).parent / "data" / "articles"
 SEEDS = ROOT / "seeds"
 SEED = SEEDS / "000_f32d863d3c202223.txt"
+
+# Sentences glued by scraping, as OrangeSum has them.
+GLUED = (
+    'Des "motivations racistes".Dans la mosquée, rien. Sur Europe 1.Plusieurs ont dit'
+    ' "non"?""La dureté surprend.- Les gens -Ils votent. J.K. Rowling, H.P.Lovecraft,'
+    " A.Dupont coûtent 3.- francs sur www.Xiaomi.Com.\n1.Le point"
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -56,6 +64,19 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
             [
                 "Les essais ont eu lieu dans les Pyrénées.",
                 "Alors que l’Europe attend, rien ne bouge.",
+            ],
+        ),
+        (  # the same after a closing quote, a number, before an opening quote, a subheading
+            GLUED,
+            [
+                'Des "motivations racistes".',
+                "Dans la mosquée, rien.",
+                "Sur Europe 1.",
+                'Plusieurs ont dit "non"?"',
+                '"La dureté surprend.',
+                "- Les gens -Ils votent.",
+                "J.K. Rowling, H.P.Lovecraft, A.Dupont coûtent 3.- francs sur www.Xiaomi.Com.",
+                "1.Le point",
             ],
         ),
         (
@@ -121,6 +142,15 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
     assert sentences(text) == expected
+
+
+def test_glued_sentences_are_read_apart_but_chunks_keep_their_bounds() -> None:
+    """Chunk boundaries keep the splitting retrieval was measured on; the sentences read,
+    embedded and quoted inside a chunk are split where scraping glued them."""
+    coarse = [GLUED[s:e] for s, e in split_sentences(GLUED, glued=False)]
+    assert 'Des "motivations racistes".Dans la mosquée, rien.' in coarse
+    [chunk] = chunk_text("a", GLUED)
+    assert [chunk.text[s:e] for s, e in chunk_sentences(chunk)] == sentences(GLUED)
 
 
 def test_semicolon_sentence_in_the_seed_is_whole() -> None:
