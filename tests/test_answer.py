@@ -24,7 +24,8 @@ from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.evaluate import holds
-from rag.evidence import READ, analyse
+from rag import evidence
+from rag.evidence import READ, READ_ALWAYS, analyse
 from rag.text import terms
 from rag.vectors import Published
 
@@ -126,6 +127,22 @@ def test_sentences_a_rule_rules_out_are_not_read(
     assert sorted(read_texts) == sorted(c.text for c in reading.ranked if not c.gate)
     assert 0 < len(read_texts) <= READ
     assert "premier trimestre 2025" in reading.ranked[0].text
+
+
+def test_sentences_far_behind_the_best_are_not_read(
+    news: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the best READ_ALWAYS, a sentence is read only when its prefilter score is within
+    READ_WITHIN of the best one's."""
+    question = "What will be installed on the disused dock?"
+    monkeypatch.setattr(evidence, "READ_WITHIN", 1.0)
+    wide = [c for c in read(question, news.searcher, news.reader).ranked if not c.gate]
+    monkeypatch.setattr(evidence, "READ_WITHIN", 0.0)
+    narrow = [c for c in read(question, news.searcher, news.reader).ranked if not c.gate]
+    assert len(wide) > READ_ALWAYS == len(narrow)
+    best_first = sorted(wide, key=lambda c: -c.prefilter)
+    assert {c.text for c in narrow} == {c.text for c in best_first[:READ_ALWAYS]}
+    assert "floating solar farm" in narrow[0].text
 
 
 def test_seed_price_question_abstains_with_the_closest_passages(news: Engine) -> None:
