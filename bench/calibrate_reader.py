@@ -367,7 +367,7 @@ def run_fit(data_dir: Path, n: int) -> str:
         f"The gold answer is in a read sentence, or one a rule ruled out, for "
         f"{sum(r['gold_read'] for r in prefilter) / max(1, len(prefilter)):.3f} of answerable "
         f"questions whose {K} hits hold it (the PREFILTER best-looking of all the hits' "
-        "sentences, READ of them read); "
+        "sentences, at most READ of them read: those near the best, READ_WITHIN); "
         f"the rules (`evidence._gate`) rule out every gold sentence of "
         f"{len(gated)} of those {len(prefilter)} ("
         + ", ".join(f"{g}: {gated.count(g)}" for g in ("type", "absent"))
