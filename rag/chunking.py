@@ -33,8 +33,8 @@ MAX_CHARS = 1000
 # rebuilt when this does.
 CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
 #: chunk_sentences and how their vectors are made (the `sentence_vectors` setting); v3
-#: splits sentences glued by scraping, v4 also clauses at semicolons.
-SENTENCES_FINGERPRINTS = {"alone": "+sentences-v4", "pooled": "+sentences-v4-pooled", "off": ""}
+#: splits sentences glued by scraping.
+SENTENCES_FINGERPRINTS = {"alone": "+sentences-v3", "pooled": "+sentences-v3-pooled", "off": ""}
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def chunk_text(
         raise ValueError(f"need 0 < target_chars <= max_chars, got {target_chars}, {max_chars}")
     # Chunks keep the splitting retrieval was measured on: split where scraping glued
     # sentences, OrangeSum's chunk boundaries moved and its R@1 fell 0.847 -> 0.828.
-    sentences = split_sentences(text, fine=False)
+    sentences = split_sentences(text, glued=False)
     units = [p for s, e in sentences for p in _split_long(text, s, e, max_chars)]
     para_end = _paragraph_ends(text, units)
     spans: list[tuple[int, int]] = []
@@ -136,8 +136,7 @@ def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
     question is matched to the one sentence that answers it, where the whole chunk's vector is
     diluted by its other sentences. Each is embedded alone, or pooled from the chunk's own
     forward pass (`Embedder.embed_passages`). Split finer than chunking splits: a sentence
-    glued to the next by scraping, or a clause after a semicolon, is read and quoted on its
-    own."""
+    glued to the next by scraping is read and quoted on its own."""
     return split_sentences(chunk.text)
 
 

@@ -118,7 +118,7 @@ _BEFORE_NUMBER = word_set(
 _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[IVXLC]{1,6}|[A-Za-z])")  # "1. Le point" or "II. Les"
 
 
-def split_sentences(text: str, *, fine: bool = True) -> list[tuple[int, int]]:
+def split_sentences(text: str, *, glued: bool = True) -> list[tuple[int, int]]:
     """Sentence spans `(start, end)` in order, without surrounding whitespace.
 
     A line break always ends a sentence. Within a line, `. ! ? …` (with any closing quotes)
@@ -126,47 +126,27 @@ def split_sentences(text: str, *, fine: bool = True) -> list[tuple[int, int]]:
     initials, dotted acronyms and list numbers; with no space after (scraped text), only
     before a capitalised word that follows a real word ("Pyrénées.Alors").
 
-    `fine`: the units read, embedded and quoted. Also split where scraping glued sentences
-    after a number or a closing quote, or before a quote or a subheading's dash that opens
-    the next (`"racistes".Dans`, "Europe 1.Plusieurs", `penser ?""La`, "en main.- Les gens
-    -"), keeping dotted initials whole ("H.P.Lovecraft"); and after a semicolon between two
-    clauses of CLAUSE_WORDS words or more ("... en 2025 ; les livraisons ..."), so that the
-    clause that answers is quoted. Chunking cuts on the coarse split (`fine=False`,
-    `rag.chunking.chunk_text`: moving its boundaries cost retrieval, docs/benchmarks.md).
+    `glued`: also split where scraping glued sentences after a number or a closing quote,
+    or before a quote or a subheading's dash that opens the next (`"racistes".Dans`,
+    "Europe 1.Plusieurs", `penser ?""La`, "en main.- Les gens -"), and keep dotted initials
+    whole ("H.P.Lovecraft"). What is read and quoted is split so; chunking is not
+    (`rag.chunking.chunk_text`: moving its boundaries cost retrieval, docs/benchmarks.md).
     """
     spans: list[tuple[int, int]] = []
-    add = _add_clauses if fine else add_trimmed
     line_start = 0
     for brk in [*LINE_BREAK.finditer(text), None]:
         line_end = brk.start() if brk else len(text)
         start = line_start
         for match in _TERMINAL.finditer(text, line_start, line_end):
-            if _ends_sentence(text, start, match, line_end, fine):
-                add(text, start, match.end(), spans)
+            if _ends_sentence(text, start, match, line_end, glued):
+                add_trimmed(text, start, match.end(), spans)
                 start = match.end()
-        add(text, start, line_end, spans)
+        add_trimmed(text, start, line_end, spans)
         line_start = brk.end() if brk else len(text)
     return spans
 
 
-#: A semicolon ends a clause read on its own when both sides have at least this many words
-#: (a list, "Paris ; Londres ; Berlin", stays one sentence).
-CLAUSE_WORDS = 4
-_SEMICOLON = re.compile(r";(?=\s)")
-
-
-def _add_clauses(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    """`add_trimmed` for each clause of the sentence `text[start:end]` (`split_sentences`)."""
-    for match in _SEMICOLON.finditer(text, start, end):
-        if min(len(text[start : match.start()].split()), len(text[match.end() : end].split())) >= (
-            CLAUSE_WORDS
-        ):
-            add_trimmed(text, start, match.end(), spans)
-            start = match.end()
-    add_trimmed(text, start, end, spans)
-
-
-def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, fine: bool) -> bool:
+def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, glued: bool) -> bool:
     nxt = match.end()
     while nxt < line_end and text[nxt].isspace():
         nxt += 1
@@ -182,11 +162,11 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, f
         if not (
             (char.isupper() and (after.islower() or after in "’'" or after.isspace()))
             or char in "«“"
-            or (fine and char == '"' and after.isupper())  # `penser ?""La`
-            or (fine and char in "-–" and after.isspace() and word.isalpha())  # `main.- Les`
+            or (glued and char == '"' and after.isupper())  # `penser ?""La`
+            or (glued and char in "-–" and after.isspace() and word.isalpha())  # `main.- Les`
         ):
             return False
-        if fine:
+        if glued:
             closed = match.start() > start and text[match.start() - 1] in '"”»)%'
             if is_period and not closed and not word.isdigit() and (len(word) < 2 or _dotted(word)):
                 return False  # initials: "A.Dupont", "H.P.Lovecraft"; not `"racistes".Dans`
@@ -197,7 +177,7 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, f
         words = text[max(start, match.start() - 200) : match.start()].split()
         token = words[-1].lower() if words else ""
         return not (
-            "://" in token or "@" in token or token.startswith("www.") or (fine and token == "www")
+            "://" in token or "@" in token or token.startswith("www.") or (glued and token == "www")
         )
     if char.islower() or char in ",;:.)]}%»":  # "etc. et", "« Oui ? » a-t-il dit"
         return False

@@ -147,32 +147,19 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
 def test_glued_sentences_are_read_apart_but_chunks_keep_their_bounds() -> None:
     """Chunk boundaries keep the splitting retrieval was measured on; the sentences read,
     embedded and quoted inside a chunk are split where scraping glued them."""
-    coarse = [GLUED[s:e] for s, e in split_sentences(GLUED, fine=False)]
+    coarse = [GLUED[s:e] for s, e in split_sentences(GLUED, glued=False)]
     assert 'Des "motivations racistes".Dans la mosquée, rien.' in coarse
     [chunk] = chunk_text("a", GLUED)
     assert [chunk.text[s:e] for s, e in chunk_sentences(chunk)] == sentences(GLUED)
 
 
-def test_a_semicolon_ends_a_clause_read_on_its_own_but_not_a_chunk_sentence() -> None:
+def test_semicolon_sentence_in_the_seed_is_whole() -> None:
     text = SEED.read_text(encoding="utf-8")
-    [span] = [
-        s
-        for s in split_sentences(text, fine=False)
-        if "premier trimestre 2025" in text[s[0] : s[1]]
-    ]
+    [span] = [s for s in split_sentences(text) if "premier trimestre 2025" in text[s[0] : s[1]]]
     sentence = text[span[0] : span[1]]
     assert sentence.startswith("D’ici la fin du mois d’octobre")
     assert " en 2025 ; les livraisons de la SU7 Ultra" in sentence
     assert sentence.endswith("des voitures électriques bon marché.")
-    clauses = [sentence[s:e] for s, e in split_sentences(sentence)]
-    assert len(clauses) == 2 and clauses[0].endswith("sur le marché en 2025 ;")
-    assert clauses[1].startswith("les livraisons de la SU7 Ultra commenceront au premier")
-    listed = "Il a visité Paris ; Londres ; Berlin. Elle vend des voitures; il vend des vélos."
-    assert sentences(listed) == [
-        "Il a visité Paris ; Londres ; Berlin.",
-        "Elle vend des voitures;",
-        "il vend des vélos.",
-    ]
 
 
 def test_seed_chunks() -> None:
