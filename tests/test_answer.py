@@ -16,6 +16,7 @@ from dataclasses import replace
 import pytest
 from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 
+from rag import evidence
 from rag.answer import Answer, answer, check_question, read
 from rag.answer_types import Kind, expected_kind, find_spans
 from rag.articles import load_article
@@ -24,7 +25,6 @@ from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.evaluate import holds
-from rag import evidence
 from rag.evidence import READ, READ_ALWAYS, analyse
 from rag.text import terms
 from rag.vectors import Published
