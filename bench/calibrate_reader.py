@@ -61,7 +61,7 @@ from rag.config import Settings
 from rag.embeddings import Embedder, load_embedder
 from rag.engine import Engine, open_engine
 from rag.evaluate import QAItem, holds, judge, load_qa, percentile, span_scores
-from rag.evidence import SUPPORT_FEATURES, features, support
+from rag.evidence import SUPPORT_FEATURES, features, read_clauses, support
 from rag.reader import Reader
 
 OUT = Path("bench/out/answer")  # answer-pooled/ for RAG_SENTENCE_VECTORS=pooled
@@ -219,6 +219,8 @@ def dump(sets: dict[str, tuple[str, list[QAItem]]], engs: Engines, rd: Reader) -
             golds = list(item.answers)
             cands = []
             for c in reading.ranked:
+                if not c.gate:  # whichever sentence the fitted model picks, read as shipped
+                    c = read_clauses(reading.question, c, rd)
                 short = c.text[c.short[0] - c.start : c.short[1] - c.start] if c.short else ""
                 f1 = span_scores(short, golds)[1]
                 cands.append(

@@ -35,12 +35,6 @@ log = logging.getLogger(__name__)
 SECOND_WITHIN = 0.9
 CLOSEST = 3  # passages shown with an abstention
 MAX_QUESTION_CHARS = 2000  # a question, not a pasted article: longer is refused, saying so
-# Where a long sentence splits into clauses: the quote keeps the clause holding the answer.
-_CLAUSE = re.compile(
-    r"\s*[;:—–]\s+|\s+-\s+|,\s+(?=(?:tandis|alors que|mais|while|whereas"
-    r"|but|vs\.?|versus|contre|compared|against)(?!\w))"
-)
-LONG_SENTENCE = 160  # characters: past this a quote keeps only the clause with the answer
 #: A question asking for the latest news searches RECENT_POOL times as many passages, then
 #: keeps the newest of those scoring at least RELEVANT of the best one. (With 4, "the latest
 #: news about Tesla" over 88 OrangeSum car articles missed the newest one about Tesla, at
@@ -377,23 +371,12 @@ def _distinct_passages(ranked: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def _clause_bounds(text: str) -> list[tuple[int, int]]:
-    bounds, start = [], 0
-    for m in _CLAUSE.finditer(text):
-        bounds.append((start, m.start()))
-        start = m.end()
-    bounds.append((start, len(text)))
-    return bounds
-
-
 def _clause(best: Candidate, span: tuple[int, int]) -> tuple[int, int]:
-    """Article offsets of the clause holding `span` (article offsets), for a long sentence;
-    else the sentence."""
-    if len(best.text) <= LONG_SENTENCE:
-        return best.start, best.end
+    """Article offsets of the clause holding `span` (article offsets), for a long sentence
+    (`evidence.clauses`); else the sentence."""
     lo, hi = span[0] - best.start, span[1] - best.start
-    for s, e in _clause_bounds(best.text):
-        if s <= lo and hi <= e and e - s >= 20:
+    for s, e in evidence.clauses(best.text):
+        if s <= lo and hi <= e:
             return best.start + s, best.start + e
     return best.start, best.end
 

@@ -91,8 +91,27 @@ def test_seed_delivery_question_quotes_the_quarter(news: Engine) -> None:
     first = ans.citations[0]
     assert first.article_id == SEED_ID and "premier trimestre 2025" in first.quote
     assert first.quote in ans.text and ans.text.endswith("[1]")
-    if ans.span is not None:  # shown only when the reader is sure of it, and then right
-        assert ans.span in "premier trimestre 2025" and ans.text.startswith(f"{ans.span} — «")
+
+
+@pytest.mark.parametrize(
+    ("question", "short", "other_clause"),
+    [
+        ("When do SU7 Ultra deliveries start?", "au premier trimestre 2025", "octobre"),
+        ("Quand commencent les livraisons de la SU7 Ultra ?", "au premier trimestre 2025", "SUV"),
+        ("When will Xiaomi unveil its second model?", "D’ici la fin du mois d’octobre", "Ultra"),
+    ],
+)
+def test_a_long_sentence_gives_its_short_answer_from_the_clause_that_answers(
+    news: Engine, question: str, short: str, other_clause: str
+) -> None:
+    """The seed's 366-character sentence holds three dates in three clauses: read whole, the
+    reader's span is unsure (0.13 for the quarter); read clause by clause, the clause it says
+    answers gives a sure span, shown in bold with that clause quoted."""
+    ans = ask(news, question)
+    assert not ans.abstained and ans.span == short
+    assert ans.text.startswith(f"{short} — «")
+    quote = ans.citations[0].quote
+    assert short in quote and other_clause not in quote
 
 
 def test_an_answer_embeds_the_question_only(news: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,17 +129,18 @@ def test_sentences_a_rule_rules_out_are_not_read(
     news: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A sentence without a date cannot answer "when": the reader does not read it."""
-    read_texts: list[str] = []
+    calls: list[list[str]] = []
     real = news.reader.read
 
     def spy(question: str, sentences: list[str]) -> list[object]:
-        read_texts.extend(sentences)
+        calls.append(list(sentences))
         return real(question, sentences)
 
     monkeypatch.setattr(news.reader, "read", spy)
     reading = read(
         "Quand les livraisons de la SU7 Ultra commencent-elles ?", news.searcher, news.reader
     )
+    read_texts = calls[0]  # then the best sentence's clauses (`evidence.read_clauses`)
     ruled = [c for c in reading.ranked if c.gate]
     assert any(c.gate == "type" for c in ruled) and all(c.support == 0.0 for c in ruled)
     assert not {c.text for c in ruled} & set(read_texts)
