@@ -31,7 +31,8 @@ ACCEPTS: dict[Kind, frozenset[Kind]] = {
     Kind.DATE: frozenset({Kind.DATE}),
     Kind.NUMBER: frozenset({Kind.NUMBER, Kind.MONEY, Kind.DURATION}),
     Kind.MONEY: frozenset({Kind.MONEY}),
-    Kind.DURATION: frozenset({Kind.DURATION, Kind.DATE}),  # "from 1915 until 1918", "since 2019"
+    # "from 1915 until 1918", "since 2019"; and "how long is the bridge" asks for a length
+    Kind.DURATION: frozenset({Kind.DURATION, Kind.DATE, Kind.NUMBER}),
     Kind.NAME: frozenset({Kind.NAME}),
 }
 
@@ -72,7 +73,7 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
     (
         Kind.DURATION,
         [
-            r"\bhow long (did|does|do|will|would|has|have|had|is it|was it)\b",
+            r"\bhow long (did|does|do|will|would|has|have|had|is|was|are|were)\b",
             r"\bhow long\b.*\b(take|last)",
             r"\bcombien de temps\b",
             r"\bpendant combien\b",
@@ -201,6 +202,7 @@ _NUMBER_WORDS = word_set("""
     deux trois quatre cinq sept huit neuf dix onze douze treize quatorze quinze seize vingt
     trente quarante cinquante soixante cent cents mille milliers million millions milliard
     milliards dizaine dizaines douzaine douzaines centaine centaines
+    half quarter quarters thirds quart quarts tiers moitié
     """)
 _NUM = rf"(?:{NUMBER}|\b(?i:{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})\b)"
 _SCALE = rf"(?:\s*(?i:{'|'.join(sorted(SCALES, key=len, reverse=True))})\b)?"
@@ -215,7 +217,7 @@ _TIME_UNIT = (
 )
 _DURATION = re.compile(  # "6 minutes et 46,874 secondes" is one duration
     rf"\b{_NUM}\s+{_TIME_UNIT}(?:(?:,|\s+(?i:et|and))\s+{_NUM}\s+{_TIME_UNIT})*"
-    rf"|\b(?i:an?|one|un|une)\s+{_TIME_UNIT}"
+    rf"|\b(?i:an?|one|un|une|quelques|plusieurs|several|a few|few)\s+{_TIME_UNIT}"
 )
 _NUMBER = re.compile(rf"(?<![\w.,]){_NUM}{_SCALE}(?:\s*(?:%|(?i:pour\s?cent|per\s?cent|percent)))?")
 _CAP_WORD = r"(?:[A-ZÀ-ÖØ-Þ][\w’'\-]*|[A-Z]{2,}\d*)"

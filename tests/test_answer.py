@@ -342,6 +342,7 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("What is Xiaomi's delivery target for 2024?", Kind.NUMBER),
         ("Quel est l'objectif de livraisons de Xiaomi ?", Kind.NUMBER),
         ("How long did the strike last?", Kind.DURATION),
+        ("How long was Warsaw occupied by Germany?", Kind.DURATION),
         ("Who is the CEO of Voltaris?", Kind.NAME),
         ("Qui dirige Xiaomi ?", Kind.NAME),
         ("Où se trouve l'usine ?", Kind.NAME),
@@ -420,6 +421,17 @@ def test_numbers_written_as_words_are_spans() -> None:
         (Kind.DURATION, "trois ans"),
     }
     assert find_spans("Un homme a acheté une voiture, one of many.") == []  # articles
+
+
+def test_vague_durations_and_shares_are_spans() -> None:
+    text = "Il dure quelques jours, a few weeks at most; un quart de la population, half of them."
+    spans = {(s.kind, s.text) for s in find_spans(text)}
+    assert spans == {
+        (Kind.DURATION, "quelques jours"),
+        (Kind.DURATION, "a few weeks"),
+        (Kind.NUMBER, "quart"),
+        (Kind.NUMBER, "half"),
+    }
 
 
 def test_letters_without_a_decomposition_fold_too() -> None:
