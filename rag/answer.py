@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from rag import evidence
-from rag.answer_types import ACCEPTS, NOUNS
+from rag.answer_types import ACCEPTS, NOUNS, Kind, expected_kind
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
@@ -174,8 +174,18 @@ def answer(
     """Answer from the articles (those published in the window `published`). `history`: the
     conversation's earlier answers, oldest first; a follow-up question is resolved against
     them before retrieval."""
-    previous = [h.resolved_question or h.question for h in history]
+    previous = [_as_searched(h) for h in history]
     return compose(read(question, searcher, reader, k=k, history=previous, published=published))
+
+
+def _as_searched(turn: Answer) -> str:
+    """An earlier turn as the next question is resolved against: its question as searched,
+    and, when it asked for a name and got one, that name: the "he" of "Where is he active?"
+    after "Who is the CEO of Xiaomi?" is Lei Jun, which is then not an answer to it."""
+    asked = turn.resolved_question or turn.question
+    if turn.span and expected_kind(turn.question) is Kind.NAME:
+        return f"{asked} {turn.span}"
+    return asked
 
 
 def compose(reading: Reading) -> Answer:

@@ -117,6 +117,7 @@ class Question:
     recent: bool = False  # asks for the newest ("the latest news about Tesla")
     news: bool = False  # asks what was published ("news about Tesla"), not for a fact
     period: Published | None = None  # the publication window it names ("depuis mars")
+    follow_up: bool = False  # it continues the previous question, whose words `search` adds
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def analyse(
         question = " ".join(f"{question[: named.start]} {question[named.end :]}".split())
     own = terms(question)
     search, inherited, kind = question, [], expected_kind(question)
-    if previous and _is_followup(question, own):
+    follow_up = bool(previous) and _is_followup(question, own)
+    if follow_up:
         before = previous[-1]
         wh = _WH.search(before)
         words = [
@@ -181,6 +183,7 @@ def analyse(
         recent,
         asks_for_news(asked),
         period,
+        follow_up,
     )
 
 
@@ -265,7 +268,7 @@ def read_sentences(
             )
         )
     read_.sort(key=lambda c: (-c.support, -c.logit, c.rank))
-    if read_ and read_[0].support >= reader.card["abstain_below"]:
+    if read_ and read_[0].support >= reader.card["abstain_below"] and not question.follow_up:
         read_[0] = read_clauses(question, read_[0], reader)
     return read_ + ruled
 
@@ -276,7 +279,9 @@ def read_clauses(question: Question, cand: Candidate, reader: Reader) -> Candida
     if that is more confident than the whole sentence's. Read whole, a long sentence spreads
     the reader's span probability over every date or figure it holds: the seed's 366
     characters with three dates give "au premier trimestre 2025" 0.13 for "When do SU7 Ultra
-    deliveries start?", read in its clause 0.73."""
+    deliveries start?", read in its clause 0.73. (`read_sentences` does not ask it for a
+    follow-up: the words it inherits from the question before would pick the clause about
+    that one, the SU7 Ultra's quarter for "Et le deuxième modèle ?".)"""
     parts = clauses(cand.text)
     if len(parts) < 2:
         return cand

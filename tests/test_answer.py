@@ -308,6 +308,44 @@ def test_follow_up_is_resolved_against_the_previous_question(news: Engine) -> No
     assert other.resolved_question is None
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("When do SU7 Ultra deliveries start?", "And the second model?"),
+        ("Quand commencent les livraisons de la SU7 Ultra ?", "Et le deuxième modèle ?"),
+    ],
+)
+def test_a_follow_up_does_not_take_the_short_answer_of_the_question_before(
+    news: Engine, first: str, follow_up: str
+) -> None:
+    """The follow-up's search holds the first question's words ("livraisons SU7 Ultra"): read
+    clause by clause with them, the seed's long sentence would answer the SU7 Ultra's quarter
+    again. The sentence is quoted whole, holding both."""
+    before = ask(news, first)
+    follow = ask(news, follow_up, [before])
+    assert not follow.abstained and "deuxième modèle" in follow.citations[0].quote
+    assert follow.span is None or "octobre" in follow.span
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("Who is the CEO of Xiaomi?", "Where is he active?"),
+        ("Qui est le PDG de Xiaomi ?", "Où est-il actif ?"),
+    ],
+)
+def test_a_pronoun_stands_for_the_name_answered_before(
+    news: Engine, first: str, follow_up: str
+) -> None:
+    """ "He" is Lei Jun, the previous answer: searched with it, and not its answer."""
+    before = ask(news, first)
+    assert before.span == "Lei Jun"
+    follow = ask(news, follow_up, [before])
+    assert follow.resolved_question is not None and "Lei Jun" in follow.resolved_question
+    assert follow.span != "Lei Jun"
+    assert not follow.abstained and "Weibo" in follow.citations[0].quote
+
+
 def test_follow_up_analysis_inherits_the_kind_and_words() -> None:
     q = analyse("et le deuxième modèle ?", ["Quand commencent les livraisons de la SU7 Ultra ?"])
     assert q.kind is Kind.DATE
