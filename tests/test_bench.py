@@ -3,12 +3,13 @@ finds the seed article (the full runs need ../shared/data and take minutes)."""
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
 from conftest import SEED_ID, SEEDS, TEST_ARTICLES
 
-from bench import analysis, report
+from bench import analysis, news_questions, report, train_reader
 from bench.data import Query, Task
 from bench.pipelines import Ours, Tutorial, tutorial_embeddings
 from rag.config import DEFAULT_MODEL, Settings
@@ -38,3 +39,50 @@ def test_run_task_scores_every_system_and_variant(tmp_path: Path, embedder: Embe
     assert result["systems"]["ours"]["recall@1"] == 1.0
     assert result["fusion"][analysis.SHIPPED]["recall@1"] == 1.0
     assert "seed" in report.fusion_table([result])
+
+
+SENTENCE = "Le constructeur Renault a vendu 52 000 Zoé en 2019, selon Le Monde."
+
+
+def test_a_news_question_is_kept_only_if_it_is_english_and_its_answer_is_copied() -> None:
+    keep = news_questions.parse(
+        "Question: How many Zoé did Renault sell in 2019?\nAnswer: 52 000 Zoé", SENTENCE
+    )
+    assert keep == ("How many Zoé did Renault sell in 2019?", "52 000 Zoé")
+    for reply in (
+        "Question: How many Zoé did Renault sell in 2019?\nAnswer: 52,000 Zoés",  # not copied
+        "Question: Combien de Zoé Renault a-t-il vendu en 2019 ?\nAnswer: 52 000 Zoé",  # French
+        "Question: Did Renault sell 52 000 Zoé in 2019?\nAnswer: 52 000 Zoé",  # answer asked
+        "Question: How many Zoé did Renault sell in 2019?",  # no answer
+        "How many Zoé did Renault sell in 2019? 52 000",  # not the format
+    ):
+        assert news_questions.parse(reply, SENTENCE) is None, reply
+
+
+def test_a_news_question_trains_like_an_answerable_one() -> None:
+    text = f"Les ventes de voitures électriques progressent. {SENTENCE} La Tesla suit."
+    start = text.index("52 000 Zoé")
+    qa = {"id": "n1", "question": "How many Zoé did Renault sell in 2019?",
+          "answers": [{"text": "52 000 Zoé", "answer_start": start}]}  # fmt: skip
+    article = {"title": "Zoé", "paragraphs": [{"context": text, "qas": [qa]}]}
+    pairs = train_reader.examples([article], random.Random(0))
+    [positive] = [p for p in pairs if p.label == 1.0]
+    assert positive.sentence == SENTENCE
+    assert positive.span and positive.sentence[slice(*positive.span)] == "52 000 Zoé"
+    assert {p.sentence for p in pairs if p.label == 0.0} == {
+        "Les ventes de voitures électriques progressent.",
+        "La Tesla suit.",
+    }
+
+
+def test_only_a_figure_or_a_name_trains_the_span() -> None:
+    assert all(map(news_questions.factoid, ["52 000 Zoé", "Sophie Cluzel", "le 7 février"]))
+    assert not any(map(news_questions.factoid, ["très perturbé", "Elle", "longue maladie"]))
+    qa = {"id": "n2", "question": "What is the state of the traffic?", "span": False,
+          "answers": [{"text": "très perturbé", "answer_start": 13}]}  # fmt: skip
+    article = {
+        "title": "SNCF",
+        "paragraphs": [{"context": "Le trafic est très perturbé.", "qas": [qa]}],
+    }
+    [positive] = train_reader.examples([article], random.Random(0))
+    assert positive.label == 1.0 and positive.span is None
