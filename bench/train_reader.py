@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.train_reader --data ../shared/data          # about 80 min, 2 cores
     .venv/bin/python -m bench.train_reader --data ../shared/data --init FILE --epochs 1 --lr 2e-5
+    .venv/bin/python -m bench.train_reader --data ../shared/data --init FILE --epochs 1 \
+        --lr 2e-5 --replay 0.25                                   # news questions + a replay
 
 Writes `rag/models/reader-e5-small.safetensors` (the trained top layers and heads, fp16) and the
 training part of `rag/models/reader.json`; checkpoints and logs go to bench/out/reader/.
@@ -16,7 +18,12 @@ Examples, from the articles of the train split only (`bench.splits`, by title):
   "plausible answer" (written to fool a reader) and the 3 that share the most words with it;
 - a question translated into the other language (bench/data/translated-questions.jsonl, made
   by bench.translate_questions from the train split only) gives its pairs again, asked in that
-  language over the same sentences: English questions over French news.
+  language over the same sentences: English questions over French Wikipedia;
+- an English question written by the local chat model on one sentence of a French news article
+  (bench/data/news-questions.jsonl, made by bench.news_questions from OrangeSum articles no
+  benchmark or held-out set uses) gives pairs as an answerable question does, its article
+  being one paragraph, its span trained only when the answer is a figure or a name
+  (`news_questions.factoid`): English questions over French news, the product's case.
 Loss: binary cross-entropy on "answers", plus cross-entropy on the span's start and end for
 positives. bf16 autocast on the CPU (about 1.5x faster than float32 per step here); the master
 weights stay float32. Seeded: the same flags give the same file on the same machine.
@@ -25,6 +32,7 @@ weights stay float32. Seeded: the same flags give the same file on the same mach
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import logging
 import math
@@ -40,6 +48,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 
+from bench.news_questions import SOURCE as NEWS_SOURCE
+from bench.news_questions import factoid
 from bench.splits import assign, squad_articles
 from rag import reader
 from rag.config import Settings
@@ -49,6 +59,7 @@ from rag.text import split_sentences, terms
 log = logging.getLogger("bench.train_reader")
 OUT = Path("bench/out/reader")
 TRANSLATIONS = Path(__file__).parent / "data" / "translated-questions.jsonl"
+NEWS = Path(__file__).parent / "data" / "news-questions.jsonl"
 SETS = {"squad": "squad2/squad2-dev-half.json", "piaf": "piaf/piaf-v1.0.json"}
 SEED = 7
 #: Support = sigmoid(logit) until `bench.calibrate_reader` fits the support model.
@@ -125,7 +136,8 @@ def examples(
                 if gold is None:  # the answer runs across a sentence break
                     continue
                 s0 = spans[gold][0]
-                out.append(Example(q, texts[gold], 1.0, (start - s0, end - s0)))
+                span = (start - s0, end - s0) if qa.get("span", True) else None
+                out.append(Example(q, texts[gold], 1.0, span))
                 near = _closest(q, texts, {gold}, 3)
                 rest = [i for i in range(len(texts)) if i != gold and i not in near]
                 near += rng.sample(rest, min(1, len(rest)))
@@ -141,6 +153,39 @@ def translations(path: Path) -> dict[str, str]:
         return {}
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     return {row["id"]: row["translated"] for row in rows}
+
+
+def news_articles(data: Path, path: Path) -> list[dict[str, Any]]:
+    """bench.news_questions's questions as SQuAD-style articles (one paragraph each: the
+    OrangeSum article's text, read from the data dir)."""
+    if not path.exists():
+        log.warning("No %s: training without questions on news", path)
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    by_article = {row["article"]: row for row in rows}
+    out = []
+    with gzip.open(data / NEWS_SOURCE, "rt", encoding="utf-8") as f:
+        for line in f:
+            article = json.loads(line)
+            row = by_article.get(article["id"])
+            if row is None:
+                continue
+            if not article["article"].startswith(row["answer"], row["answer_start"]):
+                raise SystemExit(f"{path}: {row['id']} does not match {data / NEWS_SOURCE}")
+            answer = {"text": row["answer"], "answer_start": row["answer_start"]}
+            qa = {
+                "id": row["id"],
+                "question": row["question"],
+                "answers": [answer],
+                "span": factoid(row["answer"]),  # else the sentence is trained, not the span
+            }
+            out.append(
+                {
+                    "title": article["title"],
+                    "paragraphs": [{"context": article["article"], "qas": [qa]}],
+                }
+            )
+    return out
 
 
 def held_out(articles: list[dict[str, Any]]) -> list[Question]:
@@ -275,6 +320,20 @@ def main(argv: list[str] | None = None) -> None:
         "heads: the card keeps that training's record under training.init",
     )
     p.add_argument(
+        "--replay",
+        type=float,
+        default=1.0,
+        help="the share of the SQuAD and PIAF pairs (original and translated questions) "
+        "trained on, seeded; the news questions are all kept",
+    )
+    p.add_argument(
+        "--news",
+        type=Path,
+        default=NEWS,
+        help="English questions on French news (bench.news_questions); a missing file "
+        "trains without them",
+    )
+    p.add_argument(
         "--translations",
         type=Path,
         default=TRANSLATIONS,
@@ -298,6 +357,10 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(SEED)
     translated = translations(args.translations)
     train = [ex for name in SETS for ex in examples(sets[name]["train"], rng, translated)]
+    if args.replay < 1.0:  # a continued stage: a share of what the weights already saw
+        train = rng.sample(train, round(args.replay * len(train)))
+    news = news_articles(args.data, args.news)
+    train += examples(news, rng)
     encoded = encode(tok, train)
     checks = {
         name: rng.sample(qs, min(args.check_questions, len(qs)))
@@ -386,6 +449,8 @@ def main(argv: list[str] | None = None) -> None:
                 "minutes": round((time.time() - started) / 60, 1),
                 "history": history,
                 "translations": len(translated),
+                "news_questions": len(news),
+                "replay": args.replay,
                 **({"init": previous} if args.init else {}),
             },
         }
