@@ -55,14 +55,14 @@ import numpy as np
 from bench import report
 from bench.data import ntrex, orangesum
 from bench.splits import assign, squad_articles
-from bench.train_reader import IDENTITY
+from bench.train_reader import IDENTITY, TRANSLATIONS, translations
 from rag import reader as reader_module
 from rag.answer import answer, read
 from rag.config import Settings
 from rag.embeddings import Embedder, load_embedder
 from rag.engine import Engine, open_engine
 from rag.evaluate import QAItem, holds, judge, load_qa, percentile, span_scores
-from rag.evidence import SUPPORT_FEATURES, features, read_clauses, support
+from rag.evidence import SUPPORT_FEATURES, calibrated, features, read_clauses, support
 from rag.reader import Reader
 
 OUT = Path("bench/out/answer")  # answer-pooled/ for RAG_SENTENCE_VECTORS=pooled
@@ -228,7 +228,7 @@ def dump(sets: dict[str, tuple[str, list[QAItem]]], engs: Engines, rd: Reader) -
                 f1 = span_scores(short, golds)[1]
                 cands.append(
                     {
-                        "features": features(c, c.logit, open_logits),
+                        "features": features(reading.question, c, c.logit, open_logits),
                         "gate": c.gate,
                         "gold": any(holds(c.text, g) for g in golds),
                         "short": short,
@@ -251,6 +251,36 @@ def dump(sets: dict[str, tuple[str, list[QAItem]]], engs: Engines, rd: Reader) -
             )
         print(f"{name}: {len(items)} questions, {time.perf_counter() - started:.0f} s", flush=True)
     return rows
+
+
+def language_shift(data_dir: Path, engs: Engines, rd: Reader, n: int) -> dict[str, float]:
+    """How much lower a sentence's cosines are when its question is asked in the other
+    language: `n` train-split PIAF questions (seeded) read in French and in their English
+    translation (bench/data/translated-questions.jsonl: train split only, so nothing held out
+    is used), over the PIAF index. For each whose gold sentence is read or ruled out both
+    ways, the French reading's prefilter score and passage cosine minus the English one's;
+    the mean of each."""
+    english = translations(TRANSLATIONS)
+    asked = {
+        qa["id"]: (qa["question"].strip(), [a["text"] for a in qa["answers"]])
+        for art in squad_articles(data_dir / "piaf" / "piaf-v1.0.json")
+        for para in art["paragraphs"]
+        for qa in para["qas"]
+        if qa["id"] in english
+    }
+    deltas = []
+    for qid in random.Random(SEED).sample(sorted(asked), min(n, len(asked))):
+        question, golds = asked[qid]
+        fr, en = (
+            next((c for c in read(q, engs["piaf"].searcher, rd, k=K).ranked
+                  if any(holds(c.text, g) for g in golds)), None)
+            for q in (question, english[qid])
+        )  # fmt: skip
+        if fr and en and fr.text == en.text:
+            deltas.append((fr.prefilter - en.prefilter, fr.hit.similarity - en.hit.similarity))
+    prefilter, similarity = (round(statistics.mean(d), 4) for d in zip(*deltas, strict=True))
+    print(f"language shift: {len(deltas)} of {n} questions, {prefilter} {similarity}", flush=True)
+    return {"prefilter": prefilter, "similarity": similarity}
 
 
 def pick(row: dict[str, Any], cal: dict[str, Any]) -> tuple[dict[str, Any] | None, float]:
@@ -314,18 +344,22 @@ def run_fit(data_dir: Path, n: int) -> str:
     engs = Engines(data_dir)
     settings = Settings.from_env(os.environ)
     shipped = reader_module.load_reader(settings.cache_dir)
-    rows = dump(question_sets(data_dir, "calib", n), engs, raw_reader(shipped))
+    raw = raw_reader(shipped)
+    shift = language_shift(data_dir, engs, raw, n)
+    rows = dump(question_sets(data_dir, "calib", n), engs, raw)
     (_out(settings) / "calib-rows.json").write_text(json.dumps(rows, ensure_ascii=False))
     # Every read sentence no rule ruled out: does it hold a gold answer (never, for a question
     # the articles do not answer)? The model both ranks a question's sentences and gives the
     # best one's support.
     fit_rows = [(r, c) for r in rows for c in r["cands"] if not c["gate"]]
-    x = np.array([[c["features"][f] for f in SUPPORT_FEATURES] for _, c in fit_rows])
+    shifted = {"language_shift": shift}
+    x = np.array([calibrated(c["features"], shifted) for _, c in fit_rows])
     y = np.array([float(r["positive"] and c["gold"]) for r, c in fit_rows])
     intercept, weights = fit_logistic(x, y)
     cal = {
         "intercept": round(intercept, 4),
         "weights": {f: round(float(w), 4) for f, w in zip(SUPPORT_FEATURES, weights, strict=True)},
+        "language_shift": shift,
     }
     a, b = fit_logistic(x[:, :1], y)
     logit_only = {
@@ -366,7 +400,10 @@ def run_fit(data_dir: Path, n: int) -> str:
         "",
         f"Questions: {counts}. Support model (logistic over every read sentence's "
         f"{', '.join(SUPPORT_FEATURES)}; it ranks the sentences too): "
-        f"intercept {cal['intercept']}, weights {cal['weights']}. With the reader's logit "
+        f"intercept {cal['intercept']}, weights {cal['weights']}. A passage in another "
+        f"language than the question has its prefilter and similarity raised by "
+        f"{cal['language_shift']} (`language_shift`: the mean drop when train-split PIAF "
+        "questions are asked in English). With the reader's logit "
         "alone the best balanced accuracy would be "
         f"{alone['balanced']:.3f} (at {alone['threshold']:.2f}).",
         f"The gold answer is in a read sentence, or one a rule ruled out, for "

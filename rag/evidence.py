@@ -257,7 +257,7 @@ def read_sentences(
     open_logits = [v.logit for v in verdicts]
     read_ = []
     for c, v in zip(chosen, verdicts, strict=True):
-        feats = features(c, v.logit, open_logits)
+        feats = features(question, c, v.logit, open_logits)
         read_.append(
             replace(
                 c,
@@ -325,9 +325,12 @@ def _short(
     return cand.start + lo, cand.start + hi
 
 
-def features(cand: Candidate, logit: float, open_logits: Sequence[float]) -> dict[str, float]:
-    """What the support model weighs (SUPPORT_FEATURES), for one read sentence; `open_logits`:
-    the logits of the question's read sentences that no rule ruled out."""
+def features(
+    question: Question, cand: Candidate, logit: float, open_logits: Sequence[float]
+) -> dict[str, float]:
+    """What the support model weighs (SUPPORT_FEATURES), for one read sentence, and whether
+    its passage is in another language than the question (`other_language`, 0 or 1);
+    `open_logits`: the logits of the question's read sentences that no rule ruled out."""
     others = list(open_logits)
     if logit in others:
         others.remove(logit)
@@ -337,15 +340,34 @@ def features(cand: Candidate, logit: float, open_logits: Sequence[float]) -> dic
         "margin": max(-MARGIN_CAP, min(MARGIN_CAP, margin)),
         "prefilter": cand.prefilter,
         "similarity": cand.hit.similarity,
+        "other_language": float(_other_language(question, cand.hit)),
     }
+
+
+def calibrated(feats: dict[str, float], calibration: dict[str, Any]) -> list[float]:
+    """The SUPPORT_FEATURES the support model weighs: a passage in another language than the
+    question has its cosines raised by the calibration's `language_shift` (how much lower
+    they are for the same question asked in the other language, measured on training
+    questions), so that an English question over a French article is judged as a French
+    one would be."""
+    shift = calibration.get("language_shift", {})  # none before the first calibration
+    return [feats[f] + shift.get(f, 0.0) * feats["other_language"] for f in SUPPORT_FEATURES]
 
 
 def support(feats: dict[str, float], calibration: dict[str, Any]) -> float:
     """The calibrated chance that the sentence answers: a logistic model over SUPPORT_FEATURES
     fitted on the calib split (`bench/calibrate_reader.py`, rag/models/reader.json)."""
     weights = calibration["weights"]
-    z = calibration["intercept"] + sum(weights[f] * feats[f] for f in SUPPORT_FEATURES)
+    values = calibrated(feats, calibration)
+    z = calibration["intercept"] + sum(
+        weights[f] * v for f, v in zip(SUPPORT_FEATURES, values, strict=True)
+    )
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def _other_language(question: Question, hit: Hit) -> bool:
+    """Whether the passage is in another language than the question (both known)."""
+    return bool(question.lang) and detect_language(hit.text) not in (None, question.lang)
 
 
 def _gate(
@@ -356,8 +378,9 @@ def _gate(
     if question.kind and not any(sp.kind in ACCEPTS[question.kind] for sp in cand.spans):
         return "type", frozenset()
     hit = cand.hit
-    same_language = not question.lang or detect_language(hit.text) in (None, question.lang)
-    needed = question.codes | (_names(question) if same_language else frozenset())
+    needed = question.codes | (
+        _names(question) if not _other_language(question, hit) else frozenset()
+    )
     held = set(terms(f"{hit.title}\n{hit.text}"))
     missing = {t for t in needed if not _held(t, held, question.codes)}
     if missing:

@@ -199,18 +199,16 @@ def test_english_questions_over_the_french_seed_find_the_right_sentence_first(
 @pytest.mark.parametrize(
     ("question", "sentence_holds"),
     [
+        ENGLISH_ON_FRENCH[0],
         ENGLISH_ON_FRENCH[1],
-        *(
-            pytest.param(
-                *pair,
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    reason="issue 14: the reader's logit for the right French sentence is "
-                    "negative for these English questions, so it abstains (one cross-lingual "
-                    "epoch did not change that)",
-                ),
-            )
-            for pair in (ENGLISH_ON_FRENCH[0], ENGLISH_ON_FRENCH[2])
+        pytest.param(
+            *ENGLISH_ON_FRENCH[2],
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="issue 14: the reader's logit for the right French sentence is "
+                "negative for this English question, so it abstains (the cross-lingual "
+                "epochs, on translated questions and on news, did not change that)",
+            ),
         ),
     ],
 )
@@ -220,6 +218,33 @@ def test_english_questions_over_the_french_seed_are_answered(
     ans = ask(news, question)
     assert not ans.abstained, ans.text
     assert sentence_holds in ans.citations[0].quote
+
+
+def test_an_english_question_over_french_news_is_judged_as_the_french_one_would_be(
+    news: Engine,
+) -> None:
+    """Cosines run lower across languages; the calibration's language shift raises them for
+    a passage in another language than the question, and only then."""
+    cal = news.reader.card["calibration"]
+    judged = {}
+    for question in (
+        "What was Xiaomi's original delivery target for 2024?",
+        "Quel était l'objectif de livraisons de Xiaomi pour 2024 ?",
+    ):
+        reading = read(question, news.searcher, news.reader)
+        best = reading.ranked[0]
+        open_logits = [c.logit for c in reading.ranked if not c.gate]
+        judged[question[:4]] = (
+            best,
+            evidence.features(reading.question, best, best.logit, open_logits),
+        )
+    (en, en_feats), (fr, fr_feats) = judged["What"], judged["Quel"]
+    assert "100 000 livraisons" in en.text and en.text == fr.text
+    assert (en_feats["other_language"], fr_feats["other_language"]) == (1.0, 0.0)
+    unshifted = {k: v for k, v in cal.items() if k != "language_shift"}
+    assert evidence.support(en_feats, unshifted) < en.support == evidence.support(en_feats, cal)
+    assert evidence.support(fr_feats, unshifted) == fr.support
+    assert en.support >= news.reader.card["abstain_below"]
 
 
 @pytest.mark.parametrize(
