@@ -32,6 +32,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from bench.data import orangesum
+from bench.translate_questions import done_ids
 from rag.config import Settings
 from rag.llm import make_chat_model
 from rag.text import fold, question_language, split_sentences
@@ -141,9 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    done = set()
-    if args.out.exists():
-        done = {json.loads(line)["id"] for line in args.out.read_text().splitlines() if line}
+    done = done_ids(args.out)
     rng = random.Random(SEED)
     articles = orangesum(args.data / SOURCE, FIRST_USED, TOTAL - FIRST_USED)
     sample = rng.sample(articles, min(args.count, len(articles)))
@@ -157,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             offset, sentence = picked
             asked += 1
+            if asked % 50 == 0:
+                rate = (time.monotonic() - started) / asked
+                log.info("%d asked, %.2f s a question, %d dropped", asked, rate, dropped)
             parsed = parse(chain.invoke({"sentence": sentence}), sentence)
             if parsed is None:
                 dropped += 1
@@ -171,9 +173,6 @@ def main(argv: list[str] | None = None) -> None:
             }
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             out.flush()
-            if asked % 50 == 0:
-                rate = (time.monotonic() - started) / asked
-                log.info("%d asked, %.2f s a question, %d dropped", asked, rate, dropped)
 
 
 if __name__ == "__main__":

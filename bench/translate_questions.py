@@ -78,6 +78,13 @@ def train_questions(path: Path) -> list[dict[str, str]]:
     ]
 
 
+def done_ids(path: Path) -> set[str]:
+    """The ids already in a JSON Lines output, so that a rerun resumes where it stopped."""
+    if not path.exists():
+        return set()
+    return {json.loads(line)["id"] for line in path.read_text().splitlines() if line}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -87,9 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    done = set()
-    if args.out.exists():
-        done = {json.loads(line)["id"] for line in args.out.read_text().splitlines() if line}
+    done = done_ids(args.out)
     model = make_chat_model("local", Settings.from_env())
     rng = random.Random(SEED)
     with args.out.open("a", encoding="utf-8") as out:
