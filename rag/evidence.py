@@ -14,7 +14,9 @@ it, whatever it would say:
 Of the `PREFILTER` that look best without the reader (their stored vector's cosine with the
 question, plus the share of the question's words they hold), the `READ` best that no rule
 rules out are read by the trained reader (`rag.reader`), which gives each its calibrated
-`support` (the chance it answers the question) and its short answer span.
+`support` (the chance it answers the question; a passage in another language than the
+question is judged with its cosines raised by the measured `language_shift`, `calibrated`)
+and its short answer span.
 The reader's span is kept as the short answer only when it is confident, does not restate
 the question and, for a question that wants a kind of answer, overlaps a span of that kind
 (`_fits`); the best sentence, when it is long and answers, is read again clause by clause
