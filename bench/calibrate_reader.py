@@ -15,8 +15,9 @@ title; the reader never saw a question of the calib or test articles):
 - piaf_ans: PIAF questions (French);
 - xling_ans / xling_unans: English questions written for French OrangeSum articles
   (bench/questions/), answerable, or on the article's topic but not answered by it; their
-  articles split into calib and test (the reader never trains on them), and the test split
-  also asks en-on-orangesum-test.jsonl's, written for it on 10 more articles;
+  articles split into calib and test (the reader never trains on them), and each split also
+  asks a file written for it alone on articles of its own (en-on-orangesum-calib.jsonl, 12
+  articles; en-on-orangesum-test.jsonl, 10);
 - ooc_en / ooc_fr: SQuAD and PIAF questions asked of the OrangeSum index (out of corpus);
 - xling_fr_ans / xling_fr_unans (test only): French questions written for English NTREX news;
 - seed_ans / seed_unans (test only): tests/data/seed-qa.jsonl on the seed article alone;
@@ -175,8 +176,8 @@ def question_sets(data_dir: Path, split: str, n: int) -> dict[str, tuple[str, li
     written = load_qa(QUESTIONS / "en-on-orangesum.jsonl")
     where = assign(i.article or "" for i in written)
     xling = [i for i in written if (where[i.article or ""] == "test") == (split == "test")]
-    if split == "test":  # written for testing only, on articles of their own
-        xling += load_qa(QUESTIONS / "en-on-orangesum-test.jsonl")
+    own = "test" if split == "test" else "calib"  # written for one split, on articles of its own
+    xling += load_qa(QUESTIONS / f"en-on-orangesum-{own}.jsonl")
     squad_ans = _questions(squad, split, False)
     piaf_ans = _questions(piaf, split, None)
     ooc = [QAItem(i.question, unanswerable=True) for i in sample(squad_ans, n // 2)]
