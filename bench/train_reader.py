@@ -11,11 +11,13 @@ Calibration is a separate step (`python -m bench.calibrate_reader`), on the cali
 
 Examples, from the articles of the train split only (`bench.splits`, by title):
 - an answerable question gives one positive, the sentence that holds its first gold answer
-  (with the answer's span), and negatives: the 3 sentences of its paragraph that share the most
-  words with it, one more at random, and the 2 sentences of the article's other paragraphs that
-  share the most (what retrieval brings next to the right passage);
+  (with the answer's span), and negatives: the 3 sentences of its paragraph closest to it, one
+  more at random, and the 2 closest of the article's other paragraphs (what retrieval brings
+  next to the right passage); closest by the search's e5 cosine, in any language
+  (`--negatives vectors`; stages 1-3 took those sharing the most words, `--negatives words`,
+  which gave a question put into the other language its paragraph's first sentences);
 - an unanswerable one (SQuAD 2.0 `is_impossible`) gives negatives only: the sentence of its
-  "plausible answer" (written to fool a reader) and the 3 that share the most words with it;
+  "plausible answer" (written to fool a reader) and the 3 closest to it;
 - a question translated into the other language (bench/data/translated-questions.jsonl, made
   by bench.translate_questions from the train split only) gives its pairs again, asked in that
   language over the same sentences: English questions over French Wikipedia;
@@ -39,7 +41,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,7 @@ from bench.splits import assign, squad_articles
 from rag import reader
 from rag.config import Settings
 from rag.e5_convert import ensure_e5_model
+from rag.embeddings import Embedder, load_embedder
 from rag.text import split_sentences, terms
 
 log = logging.getLogger("bench.train_reader")
@@ -91,19 +94,58 @@ def _holding(spans: list[tuple[int, int]], start: int, end: int) -> int | None:
     return next((i for i, (s, e) in enumerate(spans) if s <= start and end <= e), None)
 
 
-def _closest(question: str, texts: list[str], exclude: set[int], n: int) -> list[int]:
-    """The `n` texts sharing the most (folded, stopword-free) terms with the question."""
+#: `nearest(question, texts, exclude, n)`: the indices of the `n` texts (not in `exclude`) that
+#: look closest to the question, closest first: the negatives a question is trained against.
+Nearest = Callable[[str, list[str], set[int], int], list[int]]
+
+
+def closest_words(question: str, texts: list[str], exclude: set[int], n: int) -> list[int]:
+    """The `n` texts sharing the most (folded, stopword-free) terms with the question (the
+    negatives of stages 1-3: an English question over French text shares none, so its
+    negatives were the paragraph's first sentences)."""
     asked = set(terms(question))
     scored = [(len(asked & set(terms(t))), i) for i, t in enumerate(texts) if i not in exclude]
     return [i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))[:n]]
 
 
+def closest_vectors(
+    embedder: Embedder, articles: list[dict[str, Any]], questions: list[str]
+) -> Nearest:
+    """`Nearest` by the cosine of the e5 vectors the search compares (each sentence embedded
+    alone as a passage, the question as a query): the sentences retrieval puts next to the
+    answer, in any language. Embeds every sentence of `articles` and every question once."""
+    sentences = sorted(
+        {
+            p["context"][s:e]
+            for a in articles
+            for p in a["paragraphs"]
+            for s, e in split_sentences(p["context"])
+        }
+    )
+    asked = sorted(set(questions))
+    log.info(
+        "embedding %d sentences and %d questions for the negatives", len(sentences), len(asked)
+    )
+    svec = dict(zip(sentences, embedder.embed_documents(sentences), strict=True))
+    qvec = dict(zip(asked, embedder.embed_queries(asked), strict=True))
+
+    def nearest(question: str, texts: list[str], exclude: set[int], n: int) -> list[int]:
+        q = qvec[question]
+        scored = [(-float(svec[t] @ q), i) for i, t in enumerate(texts) if i not in exclude]
+        return [i for _, i in sorted(scored)[:n]]
+
+    return nearest
+
+
 def examples(
-    articles: list[dict[str, Any]], rng: random.Random, translated: Mapping[str, str] = {}
+    articles: list[dict[str, Any]],
+    rng: random.Random,
+    translated: Mapping[str, str] = {},
+    closest: Nearest = closest_words,
 ) -> list[Example]:
-    """The training pairs of these articles' questions; a question with a translation in
-    `translated` (qa id -> the question in the other language) gives its pairs twice, once
-    asked in each language, over the same sentences."""
+    """The training pairs of these articles' questions, their negatives chosen by `closest`;
+    a question with a translation in `translated` (qa id -> the question in the other
+    language) gives its pairs twice, once asked in each language, over the same sentences."""
     out: list[Example] = []
     for article in articles:
         paragraphs = [
@@ -127,7 +169,7 @@ def examples(
                         a = plausible[0]
                         at = _holding(spans, a["answer_start"], a["answer_start"] + len(a["text"]))
                         taken = {at} if at is not None else set()
-                    chosen = [*taken, *_closest(q, texts, taken, 3)]
+                    chosen = [*taken, *closest(q, texts, taken, 3)]
                     out += [Example(q, texts[i], 0.0, None) for i in chosen]
                     continue
                 a = qa["answers"][0]
@@ -138,11 +180,11 @@ def examples(
                 s0 = spans[gold][0]
                 span = (start - s0, end - s0) if qa.get("span", True) else None
                 out.append(Example(q, texts[gold], 1.0, span))
-                near = _closest(q, texts, {gold}, 3)
+                near = closest(q, texts, {gold}, 3)
                 rest = [i for i in range(len(texts)) if i != gold and i not in near]
                 near += rng.sample(rest, min(1, len(rest)))
                 out += [Example(q, texts[i], 0.0, None) for i in near]
-                out += [Example(q, others[i], 0.0, None) for i in _closest(q, others, set(), 2)]
+                out += [Example(q, others[i], 0.0, None) for i in closest(q, others, set(), 2)]
     return out
 
 
@@ -340,6 +382,13 @@ def main(argv: list[str] | None = None) -> None:
         help="train questions put into the other language (bench.translate_questions); "
         "a missing file trains on the original questions only",
     )
+    p.add_argument(
+        "--negatives",
+        choices=("vectors", "words"),
+        default="vectors",
+        help="a question's negatives: the sentences closest to it by the search's e5 cosine "
+        "(stage 4 on), or by shared words (stages 1-3)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     random.seed(SEED)
@@ -356,11 +405,24 @@ def main(argv: list[str] | None = None) -> None:
     sets = load(args.data)
     rng = random.Random(SEED)
     translated = translations(args.translations)
-    train = [ex for name in SETS for ex in examples(sets[name]["train"], rng, translated)]
+    news = news_articles(args.data, args.news)
+    closest: Nearest = closest_words
+    if args.negatives == "vectors":
+        articles = [a for name in SETS for a in sets[name]["train"]] + news
+        asked = [
+            q
+            for a in articles
+            for para in a["paragraphs"]
+            for qa in para["qas"]
+            for q in (qa["question"].strip(), translated.get(qa.get("id", "")))
+            if q
+        ]
+        embedder = load_embedder(settings.embedding_model, settings.cache_dir)
+        closest = closest_vectors(embedder, articles, asked)
+    train = [ex for name in SETS for ex in examples(sets[name]["train"], rng, translated, closest)]
     if args.replay < 1.0:  # a continued stage: a share of what the weights already saw
         train = rng.sample(train, round(args.replay * len(train)))
-    news = news_articles(args.data, args.news)
-    train += examples(news, rng)
+    train += examples(news, rng, closest=closest)
     encoded = encode(tok, train)
     checks = {
         name: rng.sample(qs, min(args.check_questions, len(qs)))
@@ -451,6 +513,7 @@ def main(argv: list[str] | None = None) -> None:
                 "translations": len(translated),
                 "news_questions": len(news),
                 "replay": args.replay,
+                "negatives": args.negatives,
                 **({"init": previous} if args.init else {}),
             },
         }

@@ -86,3 +86,26 @@ def test_only_a_figure_or_a_name_trains_the_span() -> None:
     }
     [positive] = train_reader.examples([article], random.Random(0))
     assert positive.label == 1.0 and positive.span is None
+
+
+def test_an_english_question_is_trained_against_the_french_sentences_closest_in_meaning(
+    embedder: Embedder,
+) -> None:
+    text = (
+        "Le musée ouvre à neuf heures. La ville compte 20 000 habitants. "
+        "Le maire, Jean Dupont, a inauguré le nouveau pont en 2019. "
+        "Le pont a coûté 12 millions d'euros. Les travaux du pont ont duré trois ans. "
+        "Il pleut souvent en novembre."
+    )
+    question = "Who inaugurated the new bridge?"
+    answer = {"text": "Jean Dupont", "answer_start": text.index("Jean Dupont")}
+    qa = {"id": "b1", "question": question, "answers": [answer]}
+    article = {"title": "Pont", "paragraphs": [{"context": text, "qas": [qa]}]}
+    closest = train_reader.closest_vectors(embedder, [article], [question])
+    sentences = [text[s:e] for s, e in train_reader.split_sentences(text)]
+    # Shared words would pick the paragraph's first sentences: the question shares none.
+    assert train_reader.closest_words(question, sentences, {2}, 2) == [0, 1]
+    assert set(closest(question, sentences, {2}, 2)) == {3, 4}
+    pairs = train_reader.examples([article], random.Random(0), closest=closest)
+    negatives = {p.sentence for p in pairs if p.label == 0.0}
+    assert {sentences[3], sentences[4]} <= negatives
