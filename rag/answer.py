@@ -221,7 +221,10 @@ def compose(reading: Reading) -> Answer:
     if figures:  # they changed over time: each figure with its date, newest first
         chosen = [(c, *_clause(c, c.short)) for c in figures if c.short]
     else:
-        start, end = _clause(best, best.short) if best.short else (best.start, best.end)
+        if best.short:
+            start, end = _clause(best, best.short)
+        else:
+            start, end = best.clause or (best.start, best.end)
         chosen = [(best, start, end)]
         second = ranked[1] if len(ranked) > 1 else None
         if (

@@ -139,6 +139,9 @@ class Candidate:
     short_confidence: float = 0.0
     gate: str | None = None  # why the sentence cannot be the answer: "absent" or "type"
     missing: frozenset[str] = frozenset()  # for "absent": the question's terms it lacks
+    #: Article offsets of the clause the reader says answers, when a long sentence read clause
+    #: by clause has one it prefers to the whole (`read_clauses`): what is quoted.
+    clause: tuple[int, int] | None = None
 
 
 def analyse(
@@ -277,18 +280,21 @@ def read_sentences(
 
 def read_clauses(question: Question, cand: Candidate, reader: Reader) -> Candidate:
     """`cand` with its short answer read clause by clause, when it is a long sentence of
-    several clauses (`clauses`): the clause the reader says answers best gives its span,
-    if that is more confident than the whole sentence's. Read whole, a long sentence spreads
-    the reader's span probability over every date or figure it holds: the seed's 366
-    characters with three dates give "au premier trimestre 2025" 0.13 for "When do SU7 Ultra
-    deliveries start?", read in its clause 0.73. (`read_sentences` does not ask it for a
-    follow-up: the words it inherits from the question before would pick the clause about
-    that one, the SU7 Ultra's quarter for "Et le deuxième modèle ?".)"""
+    several clauses (`clauses`): the clause the reader says answers best gives its span, if
+    that is more confident than the whole sentence's, and is the `clause` quoted when the
+    reader prefers it to the whole sentence (a higher logit), span or not. Read whole, a long
+    sentence spreads the reader's span probability over every date or figure it holds: the
+    seed's 366 characters with three dates give "au premier trimestre 2025" 0.13 for "When do
+    SU7 Ultra deliveries start?", read in its clause 0.73. (`read_sentences` does not ask it
+    for a follow-up: the words it inherits from the question before would pick the clause
+    about that one, the SU7 Ultra's quarter for "Et le deuxième modèle ?".)"""
     parts = clauses(cand.text)
     if len(parts) < 2:
         return cand
     verdicts = reader.read(question.search, [cand.text[s:e] for s, e in parts])
-    (s, _), v = max(zip(parts, verdicts, strict=True), key=lambda p: p[1].logit)
+    (s, e), v = max(zip(parts, verdicts, strict=True), key=lambda p: p[1].logit)
+    if v.logit > cand.logit:
+        cand = replace(cand, clause=(cand.start + s, cand.start + e))
     if v.span is None or v.span_confidence <= cand.short_confidence:
         return cand
     span = (s + v.span[0], s + v.span[1])
