@@ -5,6 +5,8 @@
     .venv/bin/python -m bench.train_reader --data ../shared/data --init FILE --epochs 1 \
         --lr 2e-5 --replay 0.25                                   # news questions + a replay
 
+The shipped weights' four stages, flag for flag, are in rag/models/README.md.
+
 Writes `rag/models/reader-e5-small.safetensors` (the trained top layers and heads, fp16) and the
 training part of `rag/models/reader.json`; checkpoints and logs go to bench/out/reader/.
 Calibration is a separate step (`python -m bench.calibrate_reader`), on the calib split.
