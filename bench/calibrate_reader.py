@@ -26,12 +26,12 @@ title; the reader never saw a question of the calib or test articles):
 The fit reads every question with the real reading stage (`rag.answer.read`) and an
 uncalibrated reader, then fits the support model (logistic regression on the best sentence's
 SUPPORT_FEATURES: does it hold a gold answer), the abstention threshold (best balanced
-accuracy: answerable questions answered with a sentence holding a gold answer, unanswerable
-and out-of-corpus ones abstained on) and the span confidence above which the short answer is
-shown (the lowest whose shown short answers hold a gold answer with word F1 >= 0.5 at least
-SHORT_PRECISION of the time), and writes them to rag/models/reader.json. `--check` runs
-`answer()` as shipped on the test split and writes its section of docs/benchmarks.md and
-docs/reader.md.
+accuracy, the middle of the near-best ones: answerable questions answered with a sentence
+holding a gold answer, unanswerable and out-of-corpus ones abstained on) and the span
+confidence above which the short answer is shown (the lowest whose shown short answers hold
+a gold answer with word F1 >= 0.5 at least SHORT_PRECISION of the time), and writes them to
+rag/models/reader.json. `--check` runs `answer()` as shipped on the test split and writes its
+section of docs/benchmarks.md and docs/reader.md.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ BENCH_DOC = Path("docs/benchmarks.md")
 K = 5
 SEED = 4
 SHORT_PRECISION = 0.8
+#: Balanced accuracies this close to the best are a tie (`plateau`): on the calib split, 0.005
+#: is 7 of the 709 answerable questions, or 6 of the 622 others.
+PLATEAU = 0.005
 POSITIVE = ("squad_ans", "piaf_ans", "xling_ans", "xling_fr_ans", "seed_ans")
 
 QUESTIONS = Path(__file__).parent / "questions"  # written for this project: its README
@@ -324,6 +327,15 @@ def sweep(rows: list[dict[str, Any]], cal: dict[str, Any], grid: list[float]) ->
     return out
 
 
+def plateau(table: list[dict[str, Any]]) -> dict[str, Any]:
+    """The middle threshold of those within PLATEAU of the best balanced accuracy: the curve
+    is flat near its top, and a near tie flipped the pooled threshold 0.30 -> 0.35 -> 0.30
+    from one fit to the next when the single best was taken."""
+    top = max(r["balanced"] for r in table)
+    near = [r for r in table if r["balanced"] >= top - PLATEAU]
+    return near[len(near) // 2]
+
+
 def span_threshold(rows: list[dict[str, Any]], cal: dict[str, Any], abstain: float) -> float:
     """The lowest span confidence whose shown short answers (on answers that hold a gold
     sentence) hold a gold answer with word F1 >= 0.5 at least SHORT_PRECISION of the time."""
@@ -369,7 +381,7 @@ def run_fit(data_dir: Path, n: int) -> str:
     }
     grid = [round(i / 20, 2) for i in range(1, 20)]
     table = sweep(rows, cal, grid)
-    best = max(table, key=lambda r: r["balanced"])
+    best = plateau(table)
     alone = max(sweep(rows, logit_only, grid), key=lambda r: r["balanced"])
     short = span_threshold(rows, cal, best["threshold"])
     card = reader_module.load_card()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import SEED_ID, SEEDS, TEST_ARTICLES
 
-from bench import analysis, news_questions, report, train_reader
+from bench import analysis, calibrate_reader, news_questions, report, train_reader
 from bench.data import Query, Task
 from bench.pipelines import Ours, Tutorial, tutorial_embeddings
 from rag.config import DEFAULT_MODEL, Settings
@@ -109,3 +109,13 @@ def test_an_english_question_is_trained_against_the_french_sentences_closest_in_
     pairs = train_reader.examples([article], random.Random(0), closest=closest)
     negatives = {p.sentence for p in pairs if p.label == 0.0}
     assert {sentences[3], sentences[4]} <= negatives
+
+
+def test_the_abstention_threshold_is_the_middle_of_the_plateau() -> None:
+    """Of the thresholds tied with the best (within PLATEAU), the middle one: a near tie must
+    not flip the threshold from one fit to the next."""
+    balanced = {0.2: 0.60, 0.25: 0.666, 0.3: 0.669, 0.35: 0.671, 0.4: 0.662, 0.45: 0.5}
+    table = [{"threshold": t, "balanced": b} for t, b in balanced.items()]
+    assert calibrate_reader.plateau(table)["threshold"] == 0.3
+    table[3]["balanced"] = 0.68  # a clear best stands alone
+    assert calibrate_reader.plateau(table)["threshold"] == 0.35
