@@ -72,6 +72,7 @@ BENCH_DOC = Path("docs/benchmarks.md")
 K = 5
 SEED = 4
 SHORT_PRECISION = 0.8
+ASK_KEEP = 0.95  # `ask_floor`
 #: Balanced accuracies this close to the best are a tie (`plateau`): on the calib split, 0.005
 #: is 7 of the 709 answerable questions, or 6 of the 622 others.
 PLATEAU = 0.005
@@ -336,6 +337,23 @@ def plateau(table: list[dict[str, Any]]) -> dict[str, Any]:
     return near[len(near) // 2]
 
 
+def ask_floor(rows: list[dict[str, Any]], cal: dict[str, Any]) -> float:
+    """The support under which LLM mode does not ask its model (`rag.llm`): the highest that
+    still asks ASK_KEEP of every answerable set's questions whose chosen sentence holds a gold
+    answer (what the model could answer from). Below it a small model answers with a figure
+    about something else."""
+    picked = {
+        name: [v for r in rows if r["set"] == name for c, v in [pick(r, cal)] if c and c["gold"]]
+        for name in POSITIVE
+    }
+    floor = 0.0
+    for t in [i / 100 for i in range(1, 51)]:
+        if any(vs and sum(v >= t for v in vs) / len(vs) < ASK_KEEP for vs in picked.values()):
+            break
+        floor = t
+    return floor
+
+
 def span_threshold(rows: list[dict[str, Any]], cal: dict[str, Any], abstain: float) -> float:
     """The lowest span confidence whose shown short answers (on answers that hold a gold
     sentence) hold a gold answer with word F1 >= 0.5 at least SHORT_PRECISION of the time."""
@@ -384,8 +402,14 @@ def run_fit(data_dir: Path, n: int) -> str:
     best = plateau(table)
     alone = max(sweep(rows, logit_only, grid), key=lambda r: r["balanced"])
     short = span_threshold(rows, cal, best["threshold"])
+    ask = ask_floor(rows, cal)
     card = reader_module.load_card()
-    fitted = {"calibration": cal, "abstain_below": best["threshold"], "span_confidence": short}
+    fitted = {
+        "calibration": cal,
+        "abstain_below": best["threshold"],
+        "span_confidence": short,
+        "ask_above": ask,
+    }
     if settings.sentence_vectors == "alone":
         card.update(fitted)
     else:  # the override `Reader.for_sentences` applies on such indexes
@@ -446,6 +470,17 @@ def run_fit(data_dir: Path, n: int) -> str:
         f"Short answer shown from span confidence {short:.2f} (the lowest at which shown short "
         f"answers hold a gold answer at least {SHORT_PRECISION:.0%} of the time on the calib "
         "split).",
+        "",
+        f"LLM mode asks its model from support {ask:.2f} (`ask_above`: the highest that asks "
+        f"{ASK_KEEP:.0%} of each answerable set's questions whose chosen sentence holds a gold "
+        "answer); of the questions the articles do not answer, it asks: "
+        + ", ".join(
+            f"{name} {sum(pick(r, cal)[1] >= ask for r in rs) / len(rs):.2f}"
+            for name in counts
+            if name not in POSITIVE
+            for rs in [[r for r in rows if r["set"] == name]]
+        )
+        + ".",
     ]
     return "\n".join(lines)
 

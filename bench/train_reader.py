@@ -524,6 +524,7 @@ def main(argv: list[str] | None = None) -> None:
     card.setdefault("calibration", IDENTITY)
     card.setdefault("abstain_below", 0.5)
     card.setdefault("span_confidence", 0.0)
+    card.setdefault("ask_above", 0.0)
     reader.CARD.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     (args.out / "history.json").write_text(json.dumps(history, indent=2))
     log.info("wrote %s (epoch %d) and %s", reader.WEIGHTS, best[1], reader.CARD)

@@ -58,11 +58,6 @@ log = logging.getLogger(__name__)
 
 PROVIDERS = ("ollama", "openai")
 CONDENSE_TURNS = 3  # the earlier turns a follow-up is condensed against
-#: The model is asked only when the reader's best sentence has at least this support (or the
-#: extractive answer stands): below it, a small model answers with a figure about something
-#: else. Chosen on the calib split: it keeps 95-97% of each answerable set asked and lets 27%
-#: of English questions the articles cannot answer through, against 73% at 0.01.
-ASK_ABOVE = 0.02
 NO_ANSWER = "NO_ANSWER"
 #: Told to the model when the passages give different figures for what is asked.
 FIGURES_NOTE = "The passages give different figures: give each with its date, newest first.\n"
@@ -223,10 +218,13 @@ def llm_answer(
     best = reading.ranked[0] if reading.ranked else None
     summary = is_summary_request(question)
     if best is None or (
-        extractive.abstained and (best.gate or (best.support < ASK_ABOVE and not summary))
+        extractive.abstained
+        and (best.gate or (best.support < reader.card["ask_above"] and not summary))
     ):
         # Nothing to read, or the reader ruled every sentence out (a name the articles lack,
-        # no answer of the kind asked) or found nothing near an answer: the model would guess.
+        # no answer of the kind asked) or found nothing near an answer (support under the
+        # floor fitted with the calibration, `bench.calibrate_reader.ask_floor`): the model
+        # would guess, a small one with a figure about something else.
         return replace(
             extractive,
             question=question,

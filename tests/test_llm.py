@@ -20,7 +20,7 @@ from langchain_openai import ChatOpenAI
 from llm_stub import Reply, StubServer
 
 from rag import llm
-from rag.answer import Answer
+from rag.answer import Answer, read
 from rag.cli import answer_json
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -392,6 +392,20 @@ def test_a_question_the_reader_ruled_out_never_reaches_the_model(
     ans = llm_engine.ask("How much does the Xiaomi SU7 cost?")
     assert ans.abstained and ans.mode == "llm" and not stub.requests
     assert "price" in ans.text and ans.citations  # the closest passages, as extractive mode
+
+
+def test_a_question_no_sentence_comes_near_answering_never_reaches_the_model(
+    llm_engine: Engine, stub: StubServer
+) -> None:
+    """Out of the articles' scope, the best sentence no rule rules out has some support, but
+    under the floor fitted with the calibration (`ask_above`): a small model would answer
+    from it with something else."""
+    stub.reply = lambda msgs: "Paul Girard won it [1]."
+    question = "Who won the football World Cup in 2018?"
+    best = read(question, llm_engine.searcher, llm_engine.reader).ranked[0]
+    assert not best.gate and 0 < best.support < llm_engine.reader.card["ask_above"]
+    ans = llm_engine.ask(question)
+    assert ans.abstained and ans.mode == "llm" and not stub.requests
 
 
 def test_a_figure_that_changed_reaches_the_model_dated_and_none_is_left_out(
