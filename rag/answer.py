@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from rag import evidence
-from rag.answer_types import ACCEPTS, NOUNS, Kind, expected_kind
+from rag.answer_types import ACCEPTS, NOUNS, Kind, expected_kind, in_english
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
 from rag.retrieval import Copy, Hit, Searcher
-from rag.text import day_number, fold, split_sentences, terms
+from rag.text import day_number, detect_language, fold, split_sentences, terms
 from rag.vectors import Published
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     mode: str = "extractive"
-    span: str | None = None  # the short answer, when the reader is sure of it
+    span: str | None = None  # the short answer, when the reader is sure of it (quoted words)
+    span_shown: str | None = None  # the same in the question's language, when it differs
     support: float = 0.0  # calibrated support of the best sentence (abstains under the card's)
     resolved_question: str | None = None  # what was searched, for a follow-up
     problems: list[str] = field(default_factory=list)  # LLM mode: what failed verification
@@ -246,15 +247,15 @@ def compose(reading: Reading) -> Answer:
             resolved_question=resolved,
         )
     lead = verified[0][1]
-    short = short_text(lead)
+    short, shown = short_text(lead), _shown(q, lead)
     if figures and len(verified) > 1:
         text = "\n".join(
-            f"{'Earlier: ' if i else ''}{short_text(cand)} ({cand.hit.date}) — {_quoted(c, cand)}"
+            f"{'Earlier: ' if i else ''}{_shown(q, cand)} ({cand.hit.date}) — {_quoted(c, cand)}"
             for i, (c, cand) in enumerate(verified)
         )
     else:
         quotes = " ".join(_quoted(c, cand) for c, cand in verified)
-        text = f"{short} — {quotes}" if short else quotes
+        text = f"{shown} — {quotes}" if shown else quotes
         if q.recent and lead.hit.date:  # "the latest…": say how recent the answer is
             text = f"As of {lead.hit.date}: {text}"
     return Answer(
@@ -264,6 +265,7 @@ def compose(reading: Reading) -> Answer:
         citations=citations,
         hits=hits,
         span=short,
+        span_shown=shown if shown != short else None,
         support=best.support,
         resolved_question=resolved,
     )
@@ -280,6 +282,16 @@ def short_text(cand: Candidate) -> str | None:
     if cand.short is None:
         return None
     return cand.text[cand.short[0] - cand.start : cand.short[1] - cand.start]
+
+
+def _shown(q: Question, cand: Candidate) -> str | None:
+    """The short answer as the reader sees it: a date, figure, amount or duration of a French
+    sentence in English for an English question (`in_english`: "au premier trimestre 2025" ->
+    "in the first quarter of 2025"), else the sentence's own words; None without one."""
+    short = short_text(cand)
+    if short and q.lang == "en" and detect_language(cand.hit.text) == "fr":
+        return in_english(short, q.kind) or short
+    return short
 
 
 def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:

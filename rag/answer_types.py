@@ -287,3 +287,148 @@ def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
     if not words:
         return start, start
     return start + words[0].start(), end
+
+
+# -- a French short answer for an English reader ------------------------------------------------
+#: French numbers as words, folded: in English, and as digits (before a scale: "deux millions").
+_CARDINALS = {
+    "un": ("one", 1), "une": ("one", 1), "deux": ("two", 2), "trois": ("three", 3),
+    "quatre": ("four", 4), "cinq": ("five", 5), "six": ("six", 6), "sept": ("seven", 7),
+    "huit": ("eight", 8), "neuf": ("nine", 9), "dix": ("ten", 10), "onze": ("eleven", 11),
+    "douze": ("twelve", 12), "treize": ("thirteen", 13), "quatorze": ("fourteen", 14),
+    "quinze": ("fifteen", 15), "seize": ("sixteen", 16), "vingt": ("twenty", 20),
+    "trente": ("thirty", 30), "quarante": ("forty", 40), "cinquante": ("fifty", 50),
+    "soixante": ("sixty", 60),
+}  # fmt: skip
+_ORDINALS = {
+    **dict.fromkeys(["premier", "premiere", "1er", "1re"], "first"),
+    **dict.fromkeys(["deuxieme", "second", "seconde", "2e", "2eme"], "second"),
+    **dict.fromkeys(["troisieme", "3e", "3eme"], "third"),
+    **dict.fromkeys(["quatrieme", "4e", "4eme"], "fourth"),
+    **dict.fromkeys(["dernier", "derniere"], "last"),
+}
+_MONTHS_FOLDED = {w: en.split()[0] for fr, en in MONTH_NAMES for w in map(fold, fr.split())}
+#: The other French words of dates, figures, amounts and durations, folded, in English.
+_ENGLISH = {
+    "lundi": "Monday", "mardi": "Tuesday", "mercredi": "Wednesday", "jeudi": "Thursday",
+    "vendredi": "Friday", "samedi": "Saturday", "dimanche": "Sunday",
+    "et": "and", "ou": "or", "depuis": "since", "avant": "before", "apres": "after",
+    "vers": "around", "entre": "between", "environ": "about", "par": "per",
+    "plus": "more than", "moins": "less than", "pres": "nearly", "quelques": "a few",
+    "plusieurs": "several", "fin": "the end of", "debut": "the beginning of",
+    "milieu": "the middle of", "mi": "mid-", "million": "million", "millions": "million",
+    "milliard": "billion", "milliards": "billion", "mille": "thousand", "au": "in", "aux": "in",
+    "en": "in", "dans": "in", "a": "to", "km": "km", "kg": "kg", "kwh": "kWh", "kw": "kW",
+}  # fmt: skip
+#: Units as (singular, plural).
+_UNITS = {
+    **dict.fromkeys(["trimestre", "trimestres"], ("quarter", "quarters")),
+    **dict.fromkeys(["semestre", "semestres"], ("half", "halves")),
+    **dict.fromkeys(["an", "ans", "annee", "annees"], ("year", "years")),
+    **dict.fromkeys(["decennie", "decennies"], ("decade", "decades")),
+    **dict.fromkeys(["siecle", "siecles"], ("century", "centuries")),
+    **dict.fromkeys(["mois"], ("month", "months")),
+    **dict.fromkeys(["semaine", "semaines"], ("week", "weeks")),
+    **dict.fromkeys(["jour", "jours"], ("day", "days")),
+    **dict.fromkeys(["heure", "heures"], ("hour", "hours")),
+    **dict.fromkeys(["minute", "minutes"], ("minute", "minutes")),
+    **dict.fromkeys(["seconde", "secondes"], ("second", "seconds")),
+    **dict.fromkeys(["kilometre", "kilometres"], ("kilometre", "kilometres")),
+    **dict.fromkeys(["metre", "metres"], ("metre", "metres")),
+    **dict.fromkeys(["tonne", "tonnes"], ("tonne", "tonnes")),
+}
+#: A currency's symbol goes before its number.
+_CURRENCIES = {
+    **dict.fromkeys(["euro", "euros", "€"], "€"),
+    **dict.fromkeys(["dollar", "dollars", "$"], "$"),
+    "£": "£",
+}
+_SKIPPED = word_set("le la les l du de d des")  # articles and "of": English word order says it
+_TOKEN = re.compile(
+    rf"(?P<ordinal>\b\d{{1,2}}(?:er|re|e|ème|eme)\b)|(?P<number>{NUMBER})"
+    r"|(?P<word>[^\W\d_]+'?)|(?P<symbol>[%€$£])|(?P<other>[^\s.,:;\-])"
+)
+_THOUSANDS_DOTS = re.compile(r"\d{1,3}(?:\.\d{3})+")
+
+
+def in_english(short: str, kind: Kind | None) -> str | None:
+    """A French short answer of a date, figure, amount or duration written for an English
+    reader ("au premier trimestre 2025" -> "in the first quarter of 2025", "31,2 milliards
+    d'euros" -> "€31.2 billion", "949 282" -> "949,282"); the number alone for a count of
+    something ("100 000 livraisons" -> "100,000"). None when it has a word or sign this does
+    not know (a name, a noun) or nothing to write otherwise: the reader then sees the quoted
+    words as they are."""
+    if kind in (None, Kind.NAME):
+        return None
+    out: list[str] = []
+    currency, last_number, taken = "", -1, -1
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(short.replace("’", "'"))]
+    for i, (group, token) in enumerate(tokens):
+        if i == taken:
+            continue
+        word = fold(token).rstrip("'")
+        after = [fold(t) for _, t in tokens[i + 1 : i + 3]]
+        nxt = after[0] if after else ""
+        counted = bool(out) and (last_number == len(out) - 1 or out[-1] in _COUNTS)
+        if group == "number" or (word in _CARDINALS and nxt in SCALES):
+            last_number = len(out)  # "deux millions": 2 million
+            out.append(_english_number(token) if group == "number" else str(_CARDINALS[word][1]))
+        elif group == "ordinal" and nxt in _MONTHS_FOLDED:
+            out.append(token.rstrip("erèm"))  # "1er janvier": 1 January
+        elif token == "%" and last_number >= 0:
+            out[last_number] += "%"
+        elif word in _CURRENCIES:
+            currency = _CURRENCIES[word]
+        elif word in ("annees", "decennie") and _is_year(nxt):
+            out.append(f"the {nxt}s")  # "les années 1970": the 1970s
+            taken = i + 1
+        elif word in _UNITS:
+            if word == "mois" and any(w in _MONTHS_FOLDED for w in after):
+                continue  # "fin du mois d'octobre": the end of October
+            out.append(_UNITS[word][counted and out[-1] not in ("1", "one")])
+            if out[-2:-1] and out[-2] in _ORDINALS.values():
+                out.insert(-2, "the")  # "au premier trimestre": in the first quarter
+            if word.startswith(("trimestre", "semestre")) and any(_is_year(w) for w in after):
+                out.append("of")
+        elif word == "ici" and i > 0 and fold(tokens[i - 1][1]) == "d'":
+            out.append("by")
+        elif word in _SKIPPED or (word in ("dernier", "derniere") and nxt not in _UNITS):
+            continue  # "le 30 mai dernier": 30 May ("le dernier trimestre" keeps it)
+        elif word in _MONTHS_FOLDED and (word != "sept" or kind is Kind.DATE):
+            out.append(_MONTHS_FOLDED[word])
+        elif word in _CARDINALS:
+            out.append(_CARDINALS[word][0])
+        elif word in ("millions", "milliards") and not counted:
+            out.append(word.replace("milliards", "billions"))  # "des millions": millions
+        elif word in _ORDINALS or word in _ENGLISH:
+            out.append(_ORDINALS.get(word) or _ENGLISH[word])
+        elif kind is Kind.NUMBER and last_number >= 0 and group == "word":
+            break  # the counted thing ("livraisons"): the number answers "how many"
+        else:
+            return None
+    if currency:
+        if last_number < 0:
+            return None
+        out[last_number] = currency + out[last_number]
+    english = " ".join(out).replace("mid- ", "mid-")
+    return english if english and english != short else None
+
+
+_COUNTS = frozenset(en for en, n in _CARDINALS.values() if n > 1) | {"a few", "several"}
+
+
+def _is_year(word: str) -> bool:
+    return word.isdigit() and len(word) == 4
+
+
+def _english_number(token: str) -> str:
+    """ "100 000" -> "100,000", "1,6" -> "1.6", "1.600.000" -> "1,600,000"; "2025" as is."""
+    plain = re.sub(r"[ \u00a0\u202f]", "", token)
+    if _THOUSANDS_DOTS.fullmatch(plain):
+        return f"{int(plain.replace('.', '')):,}"
+    grouped = plain != token
+    plain = plain.replace(",", ".")
+    whole, _, decimals = plain.partition(".")
+    if grouped and whole.isdigit():
+        whole = f"{int(whole):,}"
+    return whole + (f".{decimals}" if decimals else "")

@@ -18,7 +18,7 @@ from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 
 from rag import evidence
 from rag.answer import Answer, answer, check_question, read
-from rag.answer_types import Kind, expected_kind, find_spans
+from rag.answer_types import Kind, expected_kind, find_spans, in_english
 from rag.articles import load_article
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -94,13 +94,24 @@ def test_seed_delivery_question_quotes_the_quarter(news: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    ("question", "short", "other_clause"),
+    ("question", "short", "shown", "other_clause"),
     [
-        ("When do SU7 Ultra deliveries start?", "au premier trimestre 2025", "octobre"),
-        ("Quand commencent les livraisons de la SU7 Ultra ?", "au premier trimestre 2025", "SUV"),
+        (
+            "When do SU7 Ultra deliveries start?",
+            "au premier trimestre 2025",
+            "in the first quarter of 2025",
+            "octobre",
+        ),
+        (
+            "Quand commencent les livraisons de la SU7 Ultra ?",
+            "au premier trimestre 2025",
+            "au premier trimestre 2025",
+            "SUV",
+        ),
         pytest.param(
             "When will Xiaomi unveil its second model?",
             "D’ici la fin du mois d’octobre",
+            "by the end of October",
             "Ultra",
             marks=pytest.mark.xfail(
                 strict=True,
@@ -112,14 +123,15 @@ def test_seed_delivery_question_quotes_the_quarter(news: Engine) -> None:
     ],
 )
 def test_a_long_sentence_gives_its_short_answer_from_the_clause_that_answers(
-    news: Engine, question: str, short: str, other_clause: str
+    news: Engine, question: str, short: str, shown: str, other_clause: str
 ) -> None:
     """The seed's 366-character sentence holds three dates in three clauses: read whole, the
     reader's span is unsure (0.13 for the quarter); read clause by clause, the clause it says
-    answers gives a sure span, shown in bold with that clause quoted."""
+    answers gives a sure span, shown in bold with that clause quoted. An English reader gets
+    the date in English, the quote as the article writes it."""
     ans = ask(news, question)
     assert not ans.abstained and ans.span == short
-    assert ans.text.startswith(f"{short} — «")
+    assert ans.text.startswith(f"{shown} — «")
     quote = ans.citations[0].quote
     assert short in quote and other_clause not in quote
 
@@ -493,6 +505,42 @@ def test_spans_of_news_shapes() -> None:
     assert not any(s.text.startswith("Mai") for s in find_spans(text))  # "Mais" is no month
     for s in find_spans(text):
         assert text[s.start : s.end] == s.text
+
+
+@pytest.mark.parametrize(
+    ("short", "kind", "english"),
+    [
+        ("au premier trimestre 2025", Kind.DATE, "in the first quarter of 2025"),
+        ("D’ici la fin du mois d’octobre", Kind.DATE, "by the end of October"),
+        ("le 1er janvier 2020", Kind.DATE, "1 January 2020"),
+        ("mi-octobre", Kind.DATE, "mid-October"),
+        ("4ème trimestre", Kind.DATE, "the fourth quarter"),
+        ("1,6 milliard d'euros", Kind.MONEY, "€1.6 billion"),
+        ("un million d’euros", Kind.MONEY, "€1 million"),
+        ("35 000 dollars", Kind.MONEY, "$35,000"),
+        ("près de 4,5 %", Kind.NUMBER, "nearly 4.5%"),
+        ("100 000 livraisons", Kind.NUMBER, "100,000"),  # the count answers "how many"
+        ("6 minutes et 46,874 secondes", Kind.DURATION, "6 minutes and 46.874 seconds"),
+        ("un an", Kind.DURATION, "one year"),
+        ("trois ans", Kind.DURATION, "three years"),
+        ("quelques heures", Kind.DURATION, "a few hours"),
+        ("les années 1970", Kind.DATE, "the 1970s"),
+        ("9 750 £", Kind.MONEY, "£9,750"),
+        ("lundi 3 mai", Kind.DATE, "Monday 3 May"),
+        ("le 30 mai dernier", Kind.DATE, "30 May"),
+        ("au dernier trimestre", Kind.DATE, "in the last quarter"),
+        # Nothing to write differently, or a word it does not know: shown as quoted.
+        ("2025", Kind.DATE, None),
+        ("19%", Kind.NUMBER, None),
+        ("valves pour respirateurs", Kind.NUMBER, None),
+        ("la veille de Noël", Kind.DATE, None),
+        ("20 ans ?", Kind.DURATION, None),  # a sign it does not know is never dropped
+        ("Mai Thi", Kind.NAME, None),
+        ("en mars", None, None),
+    ],
+)
+def test_a_french_short_answer_in_english(short: str, kind: Kind | None, english: str) -> None:
+    assert in_english(short, kind) == english
 
 
 def test_numbers_written_as_words_are_spans() -> None:

@@ -253,17 +253,22 @@ def test_a_figure_that_changed_is_shown_with_each_date_newest_first(
         (root / name).write_text(text, encoding="utf-8")
     dirs = ["--articles", str(root), "--index", str(tmp_path / "revised-index")]
     run(capsys, "index", *dirs)
-    for question in (
-        "How many SU7 deliveries does Xiaomi target for 2024?",
-        "Combien de livraisons de SU7 Xiaomi vise-t-il en 2024 ?",
+    for question, now, before in (
+        # An English reader gets the figures in English, the quotes as written.
+        ("How many SU7 deliveries does Xiaomi target for 2024?", "120,000", "100,000"),
+        # The short answer may take the counted noun with it ("120 000 livraisons").
+        (
+            "Combien de livraisons de SU7 Xiaomi vise-t-il en 2024 ?",
+            "120 000( livraisons)?",
+            "100 000( livraisons)?",
+        ),
     ):
         _, [ans] = run(capsys, "ask", question, "--json", *dirs)
         assert not ans["abstained"], ans
         newest, earlier = ans["answer"].splitlines()
-        # The short answer may take the counted noun with it ("120 000 livraisons").
-        assert re.match(r"120 000( livraisons)? \(2024-07-19\) — «", newest), newest
+        assert re.match(rf"{now} \(2024-07-19\) — «", newest), newest
         assert newest.endswith("[1]")
-        assert re.match(r"Earlier: 100 000( livraisons)? \(2024-03-28\) — «", earlier), earlier
+        assert re.match(rf"Earlier: {before} \(2024-03-28\) — «", earlier), earlier
         assert [(c["article"], c["date"]) for c in ans["citations"]] == [
             ("xiaomi-juillet.md", "2024-07-19"),
             ("xiaomi-mars.md", "2024-03-28"),

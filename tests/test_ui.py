@@ -146,6 +146,8 @@ def test_chat_answers_with_a_highlighted_citation(built: Settings) -> None:
     ask(at, QUESTION)
     user, assistant = at.chat_message
     assert literal(user.markdown[0].value) == QUESTION
+    # The English question's short answer in bold, in English; the French quote as written.
+    assert assistant.markdown[0].value.startswith("**in the first quarter of 2025** — «")
     assert SU7_ANSWER in literal(assistant.markdown[0].value)
     shown = texts(assistant)
     assert any(literal(s).startswith("**[1] ") for s in shown)
@@ -392,6 +394,10 @@ def test_answer_markdown_bolds_a_leading_short_answer() -> None:
     assert render.answer_markdown(hostile) == "**\\*x\\*** — «\\*x\\*» \\[1\\]"
     abstained = Answer("Q?", "mars 2025 — no", True, span="mars 2025")
     assert render.answer_markdown(abstained) == "mars 2025 — no"
+    english = Answer(
+        "When?", "March 2025 — «en mars 2025» [1]", False, span="mars 2025", span_shown="March 2025"
+    )
+    assert render.answer_markdown(english) == "**March 2025** — «en mars 2025» \\[1\\]"
 
 
 def test_also_reported_names_the_copies_escaped() -> None:

@@ -116,7 +116,7 @@ def article_markdown(article_text: str, c: Citation) -> str:
 def answer_markdown(answer: Answer) -> str:
     """The reply, escaped; its short answer in bold when it leads."""
     reply = marked(answer.text)  # an LLM's reply may have several lines
-    span = escape_markdown(answer.span or "")
+    span = escape_markdown(answer.span_shown or answer.span or "")
     if span and not answer.abstained and reply.startswith(span + " "):
         return f"**{span}**{reply[len(span) :]}"
     return reply
