@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from rag import evidence
-from rag.answer_types import ACCEPTS, NOUNS, Kind, expected_kind, in_english
+from rag.answer_types import ACCEPTS, NOUNS, Kind, expected_kind, find_spans, in_english
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
@@ -45,6 +45,23 @@ LEAD_CHARS = 1500  # where an article's lead is looked for
 #: Other articles' figures shown beside the answer's when they differ (a target revised
 #: twice shows three dates); more would bury the answer.
 OTHER_FIGURES = 2
+REVISION_REACH = 40  # characters from a revision cue to its new figure
+#: A sentence saying that a figure changed ("Désormais, ce point a été augmenté à 120 000",
+#: "it has since been raised to 40"), folded; a question asking for the figure before the
+#: change ("original", "Quel était l'objectif"), and one asking for the figure after it.
+_REVISED = re.compile(
+    r"\b(desormais|dorenavant|finalement|(augmente|releve|porte|abaisse|ramene|rehausse)e?s? a"
+    r"|revue?s? a la (hausse|baisse)|now|since then|has since|have since|revised"
+    r"|(raised|increased|cut|lowered|reduced) to|upgraded|downgraded)\b"
+)
+_ASKS_BEFORE = re.compile(
+    r"\b(original\w*|initial\w*|at first|previous\w*|old|was|were|au depart|d.origine"
+    r"|a l.origine|ancien\w*|precedent\w*|etai(en)?t|avant)\b"
+)
+_ASKS_AFTER = re.compile(
+    r"\b(new|now|current\w*|latest|revised|today|nouve(l|au|lle)s?|desormais|dorenavant"
+    r"|maintenant|actuel\w*|aujourd.hui)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -222,14 +239,23 @@ def compose(reading: Reading) -> Answer:
     if figures:  # they changed over time: each figure with its date, newest first
         chosen = [(c, *_clause(c, c.short)) for c in figures if c.short]
     else:
-        if best.short:
+        revised = _revision(q, best)
+        if revised is not None:  # the old figure and the new, quoted together
+            asked = fold(q.text)
+            if _ASKS_AFTER.search(asked):
+                best = _extended(best, revised)
+            elif not _ASKS_BEFORE.search(asked):
+                best = replace(best, short=None)  # which one is asked, the reader cannot tell
+            start, end = (best.clause or (best.start, best.end))[0], revised[1]
+        elif best.short:
             start, end = _clause(best, best.short)
         else:
             start, end = best.clause or (best.start, best.end)
         chosen = [(best, start, end)]
         second = ranked[1] if len(ranked) > 1 else None
         if (
-            best.short is None
+            revised is None
+            and best.short is None
             and second is not None
             and second.support >= threshold
             and second.support >= SECOND_WITHIN * best.support
@@ -321,6 +347,42 @@ def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:
     if not others:
         return []
     return sorted([best, *others], key=lambda c: day_number(c.hit.date) or 0, reverse=True)
+
+
+def _revision(q: Question, best: Candidate) -> tuple[int, int, int, int] | None:
+    """When the sentence after `best` in its passage revises the figure `best` answers with
+    (it says the figure changed, `_REVISED`, and holds one of the same kind: "son objectif
+    était d'atteindre 100 000 livraisons. Désormais, ce point a été augmenté à 120 000
+    enregistrements."): that sentence's article offsets, then its new figure's (the first of
+    that kind at most REVISION_REACH characters after a cue: "augmenté à 120 000"; not "32
+    ans" revised by "l'amende portée à 33,3 milliards"). None otherwise."""
+    if best.short is None or q.kind is None:
+        return None
+    hit = best.hit
+    s, e = next(((s, e) for s, e in split_sentences(hit.text) if hit.start + s >= best.end), (0, 0))
+    text = hit.text[s:e]
+    kinds = {sp.kind for sp in find_spans(short_text(best) or "")} or ACCEPTS[q.kind]
+    figures = [sp for sp in find_spans(text) if sp.kind in kinds]
+    new = next(
+        (
+            f
+            for cue in _REVISED.finditer(fold(text))
+            for f in figures
+            if 0 <= f.start - cue.end() <= REVISION_REACH
+        ),
+        None,
+    )
+    if new is None:
+        return None
+    return hit.start + s, hit.start + e, hit.start + s + new.start, hit.start + s + new.end
+
+
+def _extended(best: Candidate, revision: tuple[int, int, int, int]) -> Candidate:
+    """`best` read on to the end of its revising sentence, with the new figure as its short
+    answer."""
+    hit, end = best.hit, revision[1]
+    text = hit.text[best.start - hit.start : end - hit.start]
+    return replace(best, end=end, text=text, short=revision[2:], clause=None)
 
 
 def _figure(cand: Candidate) -> str | None:

@@ -253,6 +253,32 @@ def test_english_questions_over_the_french_seed_are_answered(
     assert sentence_holds in ans.citations[0].quote
 
 
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("Combien de livraisons de SU7 Xiaomi vise-t-il en 2024 ?", None),
+        # Asked for the figure before the change or after it: that one is the short answer.
+        ("What was Xiaomi's original delivery target for 2024?", "100,000"),
+        ("Quel était l'objectif de livraisons de Xiaomi pour 2024 ?", "100 000"),
+        ("How many SU7 deliveries does Xiaomi now target for 2024?", "120,000"),
+        ("Quel est le nouvel objectif de livraisons de Xiaomi ?", "120 000"),
+    ],
+)
+def test_a_figure_revised_in_the_next_sentence_is_quoted_with_it(
+    news: Engine, question: str, short: str | None
+) -> None:
+    """The seed gives the target, then "Désormais, ... ce point a été augmenté à 120 000
+    enregistrements": the sentence the reader picks holds the old figure, and which one is
+    asked for it cannot tell. Both are quoted, in one quote; a figure is shown in bold only
+    when the question says which one it asks for."""
+    ans = ask(news, question)
+    assert not ans.abstained, ans.text
+    (quote,) = [c.quote for c in ans.citations]
+    assert "100 000 livraisons" in quote and "augmenté à 120 000" in quote
+    assert (ans.span_shown or ans.span) == short
+    assert ans.text.startswith(f"{short} — «" if short else "«")
+
+
 def test_an_english_question_over_french_news_is_judged_as_the_french_one_would_be(
     news: Engine,
 ) -> None:
