@@ -21,7 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from rag import evidence
-from rag.answer_types import ACCEPTS, NOUNS, Kind, expected_kind, find_spans, in_english
+from rag.answer_types import (
+    ACCEPTS,
+    NOUNS,
+    Kind,
+    expected_kind,
+    find_spans,
+    in_english,
+    in_french,
+)
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
 from rag.reader import Reader
@@ -313,10 +321,17 @@ def short_text(cand: Candidate) -> str | None:
 def _shown(q: Question, cand: Candidate) -> str | None:
     """The short answer as the reader sees it: a date, figure, amount or duration of a French
     sentence in English for an English question (`in_english`: "au premier trimestre 2025" ->
-    "in the first quarter of 2025"), else the sentence's own words; None without one."""
+    "in the first quarter of 2025"), of an English one in French for a French question
+    (`in_french`: "$1.6 billion" -> "1,6 milliard de dollars"), else the sentence's own words;
+    None without one."""
     short = short_text(cand)
-    if short and q.lang == "en" and detect_language(cand.hit.text) == "fr":
+    if not short:
+        return None
+    written = detect_language(cand.hit.text)
+    if q.lang == "en" and written == "fr":
         return in_english(short, q.kind) or short
+    if q.lang == "fr" and written == "en":
+        return in_french(short, q.kind) or short
     return short
 
 

@@ -318,8 +318,10 @@ _ENGLISH = {
     "plusieurs": "several", "fin": "the end of", "debut": "the beginning of",
     "milieu": "the middle of", "mi": "mid-", "million": "million", "millions": "million",
     "milliard": "billion", "milliards": "billion", "mille": "thousand", "au": "in", "aux": "in",
-    "en": "in", "dans": "in", "a": "to", "km": "km", "kg": "kg", "kwh": "kWh", "kw": "kW",
+    "en": "in", "dans": "in", "a": "to",
 }  # fmt: skip
+#: Unit symbols, the same in both languages: kept as written.
+_SYMBOLS = word_set("km kg t cm mm ha kw kwh mw mwh gw gwh twh mph")
 #: Units as (singular, plural).
 _UNITS = {
     **dict.fromkeys(["trimestre", "trimestres"], ("quarter", "quarters")),
@@ -336,6 +338,11 @@ _UNITS = {
     **dict.fromkeys(["kilometre", "kilometres"], ("kilometre", "kilometres")),
     **dict.fromkeys(["metre", "metres"], ("metre", "metres")),
     **dict.fromkeys(["tonne", "tonnes"], ("tonne", "tonnes")),
+    **dict.fromkeys(["watt", "watts"], ("watt", "watts")),
+    **dict.fromkeys(["kilowatt", "kilowatts"], ("kilowatt", "kilowatts")),
+    **dict.fromkeys(["megawatt", "megawatts"], ("megawatt", "megawatts")),
+    **dict.fromkeys(["gigawatt", "gigawatts"], ("gigawatt", "gigawatts")),
+    **dict.fromkeys(["cheval", "chevaux"], ("horsepower", "horsepower")),
 }
 #: A currency's symbol goes before its number.
 _CURRENCIES = {
@@ -382,6 +389,8 @@ def in_english(short: str, kind: Kind | None) -> str | None:
         elif word in ("annees", "decennie") and _is_year(nxt):
             out.append(f"the {nxt}s")  # "les années 1970": the 1970s
             taken = i + 1
+        elif word in _SYMBOLS:
+            out.append(token)
         elif word in _UNITS:
             if word == "mois" and any(w in _MONTHS_FOLDED for w in after):
                 continue  # "fin du mois d'octobre": the end of October
@@ -432,3 +441,181 @@ def _english_number(token: str) -> str:
     if grouped and whole.isdigit():
         whole = f"{int(whole):,}"
     return whole + (f".{decimals}" if decimals else "")
+
+
+# -- an English short answer for a French reader ------------------------------------------------
+_FRENCH_CARDINALS: dict[str, tuple[str, int]] = {}
+for _fr, (_en, _n) in _CARDINALS.items():
+    _FRENCH_CARDINALS.setdefault(_en, (_fr, _n))  # "one": "un"
+_FRENCH_MONTHS = {
+    fold(w): french.split()[0] for french, english in MONTH_NAMES for w in english.split()
+}
+_FRENCH_ORDINALS = {
+    "first": "premier", "second": "deuxième", "third": "troisième", "fourth": "quatrième",
+    "last": "dernier",
+}  # fmt: skip
+#: The other English words of dates, figures, amounts and durations, folded, in French.
+_FRENCH = {
+    **{en.lower(): fr for fr, en in _ENGLISH.items() if en.endswith("day")},  # weekdays
+    "and": "et", "or": "ou", "since": "depuis", "before": "avant", "after": "après",
+    "around": "environ", "about": "environ", "approximately": "environ", "roughly": "environ",
+    "nearly": "près de", "almost": "près de", "over": "plus de", "under": "moins de",
+    "between": "entre", "from": "de", "to": "à", "per": "par", "by": "d'ici",
+    "several": "plusieurs", "early": "début", "beginning": "début", "mid": "mi-",
+    "middle": "mi-", "late": "fin", "end": "fin",
+}  # fmt: skip
+#: Two English words as one French.
+_FRENCH_PAIRS = {
+    ("more", "than"): "plus de", ("less", "than"): "moins de", ("fewer", "than"): "moins de",
+    ("at", "least"): "au moins", ("up", "to"): "jusqu'à", ("a", "few"): "quelques",
+    ("per", "cent"): "%",
+}  # fmt: skip
+#: A count without a number: "hundreds" -> "des centaines".
+_FRENCH_COUNTS = {
+    "dozens": "des dizaines", "hundreds": "des centaines", "thousands": "des milliers",
+    "millions": "des millions", "billions": "des milliards",
+}  # fmt: skip
+#: Scales after a number, as (singular, plural): "1.6 billion" -> "1,6 milliard".
+_FRENCH_SCALES = {
+    "thousand": ("mille", "mille"), "million": ("million", "millions"),
+    "m": ("million", "millions"),
+    "billion": ("milliard", "milliards"), "bn": ("milliard", "milliards"),
+    "trillion": ("billion", "billions"),
+}  # fmt: skip
+#: Units as (singular, plural); a year counted by a number is an "an", else an "année".
+_FRENCH_UNITS = {
+    **dict.fromkeys(["quarter", "quarters"], ("trimestre", "trimestres")),
+    **dict.fromkeys(["half"], ("semestre", "semestres")),
+    **dict.fromkeys(["year", "years"], ("année", "années")),
+    **dict.fromkeys(["decade", "decades"], ("décennie", "décennies")),
+    **dict.fromkeys(["century", "centuries"], ("siècle", "siècles")),
+    **dict.fromkeys(["month", "months"], ("mois", "mois")),
+    **dict.fromkeys(["week", "weeks"], ("semaine", "semaines")),
+    **dict.fromkeys(["day", "days"], ("jour", "jours")),
+    **dict.fromkeys(["hour", "hours"], ("heure", "heures")),
+    **dict.fromkeys(["minute", "minutes"], ("minute", "minutes")),
+    **dict.fromkeys(["second", "seconds"], ("seconde", "secondes")),
+    **dict.fromkeys(
+        ["kilometre", "kilometres", "kilometer", "kilometers"], ("kilomètre", "kilomètres")
+    ),
+    **dict.fromkeys(["metre", "metres", "meter", "meters"], ("mètre", "mètres")),
+    **dict.fromkeys(["tonne", "tonnes", "ton", "tons"], ("tonne", "tonnes")),
+    **dict.fromkeys(["mile", "miles"], ("mile", "miles")),
+    **dict.fromkeys(["watt", "watts"], ("watt", "watts")),
+    **dict.fromkeys(["kilowatt", "kilowatts"], ("kilowatt", "kilowatts")),
+    **dict.fromkeys(["megawatt", "megawatts"], ("mégawatt", "mégawatts")),
+    **dict.fromkeys(["gigawatt", "gigawatts"], ("gigawatt", "gigawatts")),
+    **dict.fromkeys(["horsepower", "hp"], ("cheval", "chevaux")),
+}  # fmt: skip
+#: A currency: its French name, and with "de" after a scale ("1,6 milliard de dollars").
+_FRENCH_CURRENCIES = {
+    **dict.fromkeys(["$", "dollar", "dollars", "usd"], ("dollars", "de dollars")),
+    **dict.fromkeys(["€", "euro", "euros", "eur"], ("euros", "d'euros")),
+    **dict.fromkeys(["£", "pound", "pounds", "gbp"], ("livres", "de livres")),
+}
+_EN_TOKEN = re.compile(
+    rf"(?P<ordinal>\b\d{{1,2}}(?:st|nd|rd|th)\b)|(?P<number>{NUMBER})"
+    r"|(?P<word>[^\W\d_]+)|(?P<symbol>[%€$£])|(?P<other>[^\s.,:;\-'’])"
+)
+
+
+def in_french(short: str, kind: Kind | None) -> str | None:
+    """An English short answer of a date, figure, amount or duration written for a French
+    reader ("in the first quarter of 2025" -> "au premier trimestre 2025", "$1.6 billion" ->
+    "1,6 milliard de dollars", "March 5, 2020" -> "5 mars 2020"); the number alone for a count
+    of something ("more than 500 prisoners" -> "plus de 500"). None when it has a word or sign
+    this does not know or nothing to write otherwise, as `in_english`."""
+    if kind in (None, Kind.NAME):
+        return None
+    tokens = [(m.lastgroup, m.group(), fold(m.group())) for m in _EN_TOKEN.finditer(short)]
+    out: list[str] = []
+    currency: tuple[str, str] | None = None
+    last_number, value, scaled, i = -1, 0.0, False, 0
+    while i < len(tokens):
+        group, token, word = tokens[i]
+        nxt = tokens[i + 1][2] if i + 1 < len(tokens) else ""
+        after = tokens[i + 2][2] if i + 2 < len(tokens) else ""
+        i += 1
+        numbered = 0 <= last_number == len(out) - 1  # right after a number
+        if (word, nxt) in _FRENCH_PAIRS:
+            out.append(_FRENCH_PAIRS[word, nxt])
+            i += 1
+        elif group == "number" or word in _FRENCH_CARDINALS:
+            if group == "number":
+                plain = re.sub(r"[ \u00a0\u202f,]", "", token)
+                if not re.fullmatch(r"\d+(\.\d+)?", plain):
+                    return None  # "1.600.000": not an English number
+                number, value = _french_number(token), float(plain)
+            else:
+                number, value = _FRENCH_CARDINALS[word][0], _FRENCH_CARDINALS[word][1]
+            if group == "number" and value <= 31 and kind is Kind.DATE:
+                if out and out[-1] in _FRENCH_MONTHS.values():
+                    out.insert(-1, _day(number))  # "March 5": 5 mars
+                    continue
+                if nxt in _FRENCH_MONTHS:
+                    number = _day(number)  # "1 January": 1er janvier
+            last_number = len(out)
+            out.append(number)
+        elif group == "ordinal":
+            day = re.sub(r"\D", "", token)
+            if out and out[-1] in _FRENCH_MONTHS.values():
+                out.insert(-1, _day(day))  # "March 5th": 5 mars
+            else:
+                out.append(_day(day) if nxt in _FRENCH_MONTHS else f"{day}e")
+        elif word == "s" and out and _is_year(out[-1]):
+            out[-1] = f"les années {out[-1]}"  # "the 1990s"
+        elif token == "%" and last_number >= 0:
+            out[last_number] += " %"
+        elif word in _FRENCH_CURRENCIES:
+            currency = _FRENCH_CURRENCIES[word]
+        elif word in _FRENCH_SCALES and numbered:
+            out.append(_FRENCH_SCALES[word][value >= 2 and word != "thousand"])
+            scaled = True
+        elif word in _FRENCH_ORDINALS and not numbered:
+            out.append(_FRENCH_ORDINALS[word])  # "the second quarter", not "2 seconds"
+        elif word in _SYMBOLS:
+            out.append(token)
+        elif word in _FRENCH_UNITS:
+            singular, plural = _FRENCH_UNITS[word]
+            if word.startswith("year") and numbered:
+                singular, plural = "an", "ans"  # "32 years": 32 ans
+            several = out[-1:] in (["quelques"], ["plusieurs"]) or (numbered and value != 1)
+            out.append(plural if several else singular)
+        elif word == "in":
+            out.append(
+                "au" if nxt == "the" and after in _FRENCH_ORDINALS
+                else "dans" if tokens[i:] and tokens[i][0] == "number" and not _is_year(nxt)
+                else "en"
+            )  # fmt: skip
+        elif word == "on" and (nxt in _FRENCH_MONTHS or nxt.isdigit()):
+            out.append("le")
+        elif word in ("the", "of", "on"):
+            continue
+        elif word in ("a", "an") and last_number >= 0:
+            out.append("par")  # "$350 a day": 350 dollars par jour
+        elif word in _FRENCH_MONTHS and (word not in ("may", "mar") or kind is Kind.DATE):
+            out.append(_FRENCH_MONTHS[word])
+        elif word in _FRENCH_COUNTS:
+            last_number = len(out)
+            out.append(_FRENCH_COUNTS[word])
+        elif word in _FRENCH:
+            out.append(_FRENCH[word])
+        elif kind is Kind.NUMBER and last_number >= 0 and group == "word":
+            break  # the counted thing ("prisoners"): the number answers "how many"
+        else:
+            return None
+    if currency:
+        if last_number < 0:
+            return None
+        out.insert(last_number + 1 + scaled, currency[scaled])
+    french = " ".join(out).replace("mi- ", "mi-")
+    return french if french and french != short else None
+
+
+def _day(number: str) -> str:
+    return "1er" if number == "1" else number
+
+
+def _french_number(token: str) -> str:
+    """ "100,000" -> "100 000", "1.6" -> "1,6"; "2025" as is."""
+    return token.replace(",", " ").replace(".", ",")

@@ -18,7 +18,7 @@ from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 
 from rag import evidence
 from rag.answer import Answer, answer, check_question, read
-from rag.answer_types import Kind, expected_kind, find_spans, in_english
+from rag.answer_types import Kind, expected_kind, find_spans, in_english, in_french
 from rag.articles import load_article
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -546,6 +546,8 @@ def test_spans_of_news_shapes() -> None:
         ("35 000 dollars", Kind.MONEY, "$35,000"),
         ("près de 4,5 %", Kind.NUMBER, "nearly 4.5%"),
         ("100 000 livraisons", Kind.NUMBER, "100,000"),  # the count answers "how many"
+        ("4,2 mégawatts", Kind.NUMBER, "4.2 megawatts"),  # a unit is no counted thing
+        ("4,2 MW", Kind.NUMBER, "4.2 MW"),
         ("6 minutes et 46,874 secondes", Kind.DURATION, "6 minutes and 46.874 seconds"),
         ("un an", Kind.DURATION, "one year"),
         ("trois ans", Kind.DURATION, "three years"),
@@ -567,6 +569,55 @@ def test_spans_of_news_shapes() -> None:
 )
 def test_a_french_short_answer_in_english(short: str, kind: Kind | None, english: str) -> None:
     assert in_english(short, kind) == english
+
+
+@pytest.mark.parametrize(
+    ("short", "kind", "french"),
+    [
+        ("in the first quarter of 2025", Kind.DATE, "au premier trimestre 2025"),
+        ("in the second quarter of 2025", Kind.DATE, "au deuxième trimestre 2025"),
+        ("by the end of October", Kind.DATE, "d'ici fin octobre"),
+        ("March 5, 2020", Kind.DATE, "5 mars 2020"),
+        ("on March 1st", Kind.DATE, "le 1er mars"),
+        ("1 January 2020", Kind.DATE, "1er janvier 2020"),
+        ("in May 2019", Kind.DATE, "en mai 2019"),
+        ("mid-2025", Kind.DATE, "mi-2025"),
+        ("the 1990s", Kind.DATE, "les années 1990"),
+        ("between 2010 and 2015", Kind.DATE, "entre 2010 et 2015"),
+        ("$1.6 billion", Kind.MONEY, "1,6 milliard de dollars"),
+        ("€2 million", Kind.MONEY, "2 millions d'euros"),
+        ("$26,750", Kind.MONEY, "26 750 dollars"),
+        ("£9,750", Kind.MONEY, "9 750 livres"),
+        ("$350 a day", Kind.MONEY, "350 dollars par jour"),
+        ("more than 500 prisoners", Kind.NUMBER, "plus de 500"),  # the count answers
+        ("4.2 megawatts", Kind.NUMBER, "4,2 mégawatts"),
+        ("150 hp", Kind.NUMBER, "150 chevaux"),
+        ("hundreds killed", Kind.NUMBER, "des centaines"),
+        ("379,800", Kind.NUMBER, "379 800"),
+        ("7.5", Kind.NUMBER, "7,5"),
+        ("45 per cent", Kind.NUMBER, "45 %"),
+        ("32 years", Kind.DURATION, "32 ans"),
+        ("one year", Kind.DURATION, "un an"),
+        ("a few hours", Kind.DURATION, "quelques heures"),
+        ("eight months", Kind.DURATION, "huit mois"),
+        ("42 seconds", Kind.DURATION, "42 secondes"),
+        # Nothing to write differently, or a word or sign it does not know: shown as quoted.
+        ("2019", Kind.DATE, None),
+        ("Christmas Eve", Kind.DATE, None),
+        ("1.600.000", Kind.NUMBER, None),
+        ("20 years?", Kind.DURATION, None),
+        ("Ariana Grande", Kind.NAME, None),
+        ("in March", None, None),
+    ],
+)
+def test_an_english_short_answer_in_french(short: str, kind: Kind | None, french: str) -> None:
+    assert in_french(short, kind) == french
+
+
+def test_a_french_question_over_english_news_gets_its_figure_in_french(news: Engine) -> None:
+    ans = ask(news, "Quelle est la puissance du parc solaire flottant de Brest ?")
+    assert not ans.abstained and ans.span == "4.2 megawatts"
+    assert ans.text.startswith("4,2 mégawatts — «The port of Brest will install")
 
 
 def test_numbers_written_as_words_are_spans() -> None:
