@@ -65,6 +65,8 @@ READ = 6
 #: accuracy 0.666 -> 0.671; OrangeSum headings: 3.3 read instead of 4.25 (docs/reader.md).
 READ_ALWAYS = 2
 READ_WITHIN = 0.05
+#: A term's weight: the question's own, or one a follow-up inherits from the question before.
+OWN_WEIGHT, INHERITED_WEIGHT = 1.0, 0.5
 #: The share of the question's words a sentence holds, against its cosine, in `prefilter`.
 LEXICAL_WEIGHT = 0.1
 #: What the support model weighs: the reader's logit, its margin over the best other
@@ -172,7 +174,7 @@ def analyse(
         search = f"{question} ({context})" if context else question
         inherited = terms(context)
         kind = kind or expected_kind(context)
-    weights = {t: 0.5 for t in inherited} | {t: 1.0 for t in own}
+    weights = {t: INHERITED_WEIGHT for t in inherited} | {t: OWN_WEIGHT for t in own}
     codes = frozenset(t for t in terms(search) if _CODE.fullmatch(t))
     recent = asks_for_recent(asked)
     if recent:
@@ -423,10 +425,22 @@ def _one_typo(a: str, b: str) -> bool:
 def _fits(question: Question, cand: Candidate, span: tuple[int, int]) -> bool:
     """Can the reader's span be shown as the short answer? Not when it only restates the
     question, nor, when the question asks for a kind of answer (a date, an amount...), when
-    it overlaps no span of that kind."""
+    it overlaps no span of that kind, nor, for a follow-up, when the clause holding it has
+    words the follow-up inherits and none of its own: it answers the question before, whose
+    words the follow-up's search carries ("Et le deuxième modèle ?" after the SU7 Ultra's
+    deliveries would give the SU7 Ultra's quarter again; in the question's language only,
+    where its own words can be found)."""
     words = terms(cand.text[span[0] : span[1]])
     if words and all(w in question.weights or w in question.entities for w in words):
         return False
+    if question.follow_up and detect_language(cand.hit.text) == question.lang:
+        s, e = next(
+            ((s, e) for s, e in clauses(cand.text) if s <= span[0] and span[1] <= e),
+            (0, len(cand.text)),
+        )
+        held = {question.weights[t] for t in terms(cand.text[s:e]) if t in question.weights}
+        if held == {INHERITED_WEIGHT}:
+            return False
     if question.kind is None:
         return True
     return any(
