@@ -247,7 +247,7 @@ def compose(reading: Reading) -> Answer:
     if figures:  # they changed over time: each figure with its date, newest first
         chosen = [(c, *_clause(c, c.short)) for c in figures if c.short]
     else:
-        revised = _revision(q, best)
+        revised = _revision(best)
         if revised is not None:  # the old figure and the new, quoted together
             asked = fold(q.text)
             if _ASKS_AFTER.search(asked):
@@ -364,19 +364,21 @@ def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:
     return sorted([best, *others], key=lambda c: day_number(c.hit.date) or 0, reverse=True)
 
 
-def _revision(q: Question, best: Candidate) -> tuple[int, int, int, int] | None:
+def _revision(best: Candidate) -> tuple[int, int, int, int] | None:
     """When the sentence after `best` in its passage revises the figure `best` answers with
-    (it says the figure changed, `_REVISED`, and holds one of the same kind: "son objectif
+    (a date, figure, amount or duration: it says the figure changed, `_REVISED`, and holds
+    one of the same kind: "son objectif
     était d'atteindre 100 000 livraisons. Désormais, ce point a été augmenté à 120 000
     enregistrements."): that sentence's article offsets, then its new figure's (the first of
     that kind at most REVISION_REACH characters after a cue: "augmenté à 120 000"; not "32
     ans" revised by "l'amende portée à 33,3 milliards"). None otherwise."""
-    if best.short is None or q.kind is None:
+    short = short_text(best)
+    kinds = {sp.kind for sp in find_spans(short or "") if sp.kind is not Kind.NAME}
+    if not kinds:
         return None
     hit = best.hit
     s, e = next(((s, e) for s, e in split_sentences(hit.text) if hit.start + s >= best.end), (0, 0))
     text = hit.text[s:e]
-    kinds = {sp.kind for sp in find_spans(short_text(best) or "")} or ACCEPTS[q.kind]
     figures = [sp for sp in find_spans(text) if sp.kind in kinds]
     new = next(
         (

@@ -279,6 +279,22 @@ def test_a_figure_revised_in_the_next_sentence_is_quoted_with_it(
     assert ans.text.startswith(f"{short} — «" if short else "«")
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("What was Xiaomi's original delivery target for 2024?", "And the new one?"),
+        ("Quel était l'objectif de livraisons de Xiaomi pour 2024 ?", "Et le nouvel objectif ?"),
+    ],
+)
+def test_a_follow_up_asking_for_the_new_figure_gets_the_revision(
+    news: Engine, first: str, follow_up: str
+) -> None:
+    before = ask(news, first)
+    assert (before.span_shown or before.span) in ("100,000", "100 000")
+    after = ask(news, follow_up, [before])
+    assert after.span == "120 000" and "augmenté à 120 000" in after.citations[0].quote
+
+
 def test_an_english_question_over_french_news_is_judged_as_the_french_one_would_be(
     news: Engine,
 ) -> None:
