@@ -365,7 +365,7 @@ def in_english(short: str, kind: Kind | None) -> str | None:
     something ("100 000 livraisons" -> "100,000"). None when it has a word or sign this does
     not know (a name, a noun) or nothing to write otherwise: the reader then sees the quoted
     words as they are."""
-    if kind in (None, Kind.NAME):
+    if not _renderable(short, kind):
         return None
     out: list[str] = []
     currency, last_number, taken = "", -1, -1
@@ -424,6 +424,15 @@ def in_english(short: str, kind: Kind | None) -> str | None:
 
 
 _COUNTS = frozenset(en for en, n in _CARDINALS.values() if n > 1) | {"a few", "several"}
+
+
+def _renderable(short: str, kind: Kind | None) -> bool:
+    """A date, figure, amount or duration: asked for one, or, for a question that asks for no
+    kind ("Quelle était la magnitude ?"), a short answer of digits and signs only ("6.8")."""
+    return kind is not Kind.NAME and (kind is not None or bool(_DIGITS_ONLY.fullmatch(short)))
+
+
+_DIGITS_ONLY = re.compile(r"[\d\s.,%€$£]*\d[\d\s.,%€$£]*")
 
 
 def _is_year(word: str) -> bool:
@@ -525,7 +534,7 @@ def in_french(short: str, kind: Kind | None) -> str | None:
     "1,6 milliard de dollars", "March 5, 2020" -> "5 mars 2020"); the number alone for a count
     of something ("more than 500 prisoners" -> "plus de 500"). None when it has a word or sign
     this does not know or nothing to write otherwise, as `in_english`."""
-    if kind in (None, Kind.NAME):
+    if not _renderable(short, kind):
         return None
     tokens = [(m.lastgroup, m.group(), fold(m.group())) for m in _EN_TOKEN.finditer(short)]
     out: list[str] = []

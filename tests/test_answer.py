@@ -581,6 +581,7 @@ def test_spans_of_news_shapes() -> None:
         ("20 ans ?", Kind.DURATION, None),  # a sign it does not know is never dropped
         ("Mai Thi", Kind.NAME, None),
         ("en mars", None, None),
+        ("35 000 $", None, "$35,000"),  # no kind asked: digits and signs only
     ],
 )
 def test_a_french_short_answer_in_english(short: str, kind: Kind | None, english: str) -> None:
@@ -624,6 +625,7 @@ def test_a_french_short_answer_in_english(short: str, kind: Kind | None, english
         ("20 years?", Kind.DURATION, None),
         ("Ariana Grande", Kind.NAME, None),
         ("in March", None, None),
+        ("6.8", None, "6,8"),  # no kind asked: digits and signs only
     ],
 )
 def test_an_english_short_answer_in_french(short: str, kind: Kind | None, french: str) -> None:
