@@ -365,13 +365,13 @@ def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:
 
 
 def _revision(best: Candidate) -> tuple[int, int, int, int] | None:
-    """When the sentence after `best` in its passage revises the figure `best` answers with
-    (a date, figure, amount or duration: it says the figure changed, `_REVISED`, and holds
-    one of the same kind: "son objectif
-    était d'atteindre 100 000 livraisons. Désormais, ce point a été augmenté à 120 000
-    enregistrements."): that sentence's article offsets, then its new figure's (the first of
-    that kind at most REVISION_REACH characters after a cue: "augmenté à 120 000"; not "32
-    ans" revised by "l'amende portée à 33,3 milliards"). None otherwise."""
+    """When the sentence after `best` in its passage revises the date, figure, amount or
+    duration `best` answers with (it says the figure changed, `_REVISED`, and holds one of the
+    same kind: "son objectif était d'atteindre 100 000 livraisons. Désormais, ce point a été
+    augmenté à 120 000 enregistrements."): that sentence's article offsets, then its new
+    figure's (the first of that kind at most REVISION_REACH characters after a cue:
+    "augmenté à 120 000"; not "32 ans" revised by "l'amende portée à 33,3 milliards"). None
+    otherwise."""
     short = short_text(best)
     kinds = {sp.kind for sp in find_spans(short or "") if sp.kind is not Kind.NAME}
     if not kinds:

@@ -321,7 +321,7 @@ _ENGLISH = {
     "en": "in", "dans": "in", "a": "to",
 }  # fmt: skip
 #: Unit symbols, the same in both languages: kept as written.
-_SYMBOLS = word_set("km kg t cm mm ha kw kwh mw mwh gw gwh twh mph")
+_SYMBOLS = word_set("m km kg t cm mm ha kw kwh mw mwh gw gwh twh mph")
 #: Units as (singular, plural).
 _UNITS = {
     **dict.fromkeys(["trimestre", "trimestres"], ("quarter", "quarters")),
@@ -487,7 +487,6 @@ _FRENCH_COUNTS = {
 #: Scales after a number, as (singular, plural): "1.6 billion" -> "1,6 milliard".
 _FRENCH_SCALES = {
     "thousand": ("mille", "mille"), "million": ("million", "millions"),
-    "m": ("million", "millions"),
     "billion": ("milliard", "milliards"), "bn": ("milliard", "milliards"),
     "trillion": ("billion", "billions"),
 }  # fmt: skip
@@ -577,8 +576,9 @@ def in_french(short: str, kind: Kind | None) -> str | None:
             out[last_number] += " %"
         elif word in _FRENCH_CURRENCIES:
             currency = _FRENCH_CURRENCIES[word]
-        elif word in _FRENCH_SCALES and numbered:
-            out.append(_FRENCH_SCALES[word][value >= 2 and word != "thousand"])
+        elif numbered and (word in _FRENCH_SCALES or (word == "m" and currency)):
+            scale = "million" if word == "m" else word  # "$2.5m", but "6 m" is 6 metres
+            out.append(_FRENCH_SCALES[scale][value >= 2 and scale != "thousand"])
             scaled = True
         elif word in _FRENCH_ORDINALS and not numbered:
             out.append(_FRENCH_ORDINALS[word])  # "the second quarter", not "2 seconds"

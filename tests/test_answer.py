@@ -606,6 +606,8 @@ def test_a_french_short_answer_in_english(short: str, kind: Kind | None, english
         ("$26,750", Kind.MONEY, "26 750 dollars"),
         ("£9,750", Kind.MONEY, "9 750 livres"),
         ("$350 a day", Kind.MONEY, "350 dollars par jour"),
+        ("$2.5m", Kind.MONEY, "2,5 millions de dollars"),
+        ("6 m", Kind.NUMBER, None),  # metres, the same in French
         ("more than 500 prisoners", Kind.NUMBER, "plus de 500"),  # the count answers
         ("4.2 megawatts", Kind.NUMBER, "4,2 mégawatts"),
         ("150 hp", Kind.NUMBER, "150 chevaux"),
