@@ -29,6 +29,7 @@ from rag.answer_types import (
     find_spans,
     in_english,
     in_french,
+    with_year,
 )
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
@@ -323,16 +324,17 @@ def _shown(q: Question, cand: Candidate) -> str | None:
     sentence in English for an English question (`in_english`: "au premier trimestre 2025" ->
     "in the first quarter of 2025"), of an English one in French for a French question
     (`in_french`: "$1.6 billion" -> "1,6 milliard de dollars"), else the sentence's own words;
-    None without one."""
+    a day named without its year with the year of the article's date (`with_year`: "le 30 mai
+    dernier" -> "le 30 mai 2019"). None without one."""
     short = short_text(cand)
     if not short:
         return None
-    written = detect_language(cand.hit.text)
+    written, dated = detect_language(cand.hit.text), with_year(short, cand.hit.date)
     if q.lang == "en" and written == "fr":
-        return in_english(short, q.kind) or short
+        return in_english(dated, q.kind) or dated
     if q.lang == "fr" and written == "en":
-        return in_french(short, q.kind) or short
-    return short
+        return in_french(dated, q.kind) or dated
+    return dated
 
 
 def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:

@@ -10,11 +10,12 @@ module does not score or choose sentences (`rag.answer` does).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rag.text import MONTH_NAMES, NUMBER, SCALES, fold, word_set
+from rag.text import MONTH_NAMES, MONTHS, NUMBER, SCALES, fold, word_set
 
 
 class Kind(StrEnum):
@@ -628,3 +629,45 @@ def _day(number: str) -> str:
 def _french_number(token: str) -> str:
     """ "100,000" -> "100 000", "1.6" -> "1,6"; "2025" as is."""
     return token.replace(",", " ").replace(".", ",")
+
+
+# -- a day named without its year, in the year of the article that names it ---------------------
+_DAY_WITHOUT_YEAR = re.compile(
+    rf"(?:(?<![\w-])(?P<day>{_DAY})\s+(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>{_DAY})\b)"
+    r"(?!,?\s*\d)(?P<when>\s+(?i:derni(?:er|[èe]re)s?|prochaine?s?|last|next)\b)?"
+)
+
+
+def with_year(shown: str, published: str | None) -> str:
+    """`shown` with the year of each day it names without one, from the date of the article
+    that names it ("le 30 mai dernier" in an article of 2019-06-02 -> "le 30 mai 2019"; "20
+    December" of 2020-01-05 -> "20 December 2019"): the year that puts the day nearest that
+    date, before it for "dernier" / "last", after it for "prochain" / "next". As is when the
+    article has no date."""
+    try:
+        day_of = dt.date.fromisoformat((published or "")[:10])
+    except ValueError:
+        return shown
+
+    def dated(m: re.Match[str]) -> str:
+        month = MONTHS.get(fold(m["month"] or m["month2"]).rstrip("."))
+        day = int(re.sub(r"\D", "", m["day"] or m["day2"]))
+        when = fold(m["when"] or "").strip()
+        days = []
+        for year in (day_of.year - 1, day_of.year, day_of.year + 1):
+            try:
+                days.append(dt.date(year, month or 0, day))
+            except ValueError:
+                continue
+        if when.startswith(("dernier", "last")):
+            days = [d for d in days if d <= day_of]
+        elif when.startswith(("prochain", "next")):
+            days = [d for d in days if d >= day_of]
+        if not days:
+            return m[0]
+        year = min(days, key=lambda d: abs(d - day_of)).year
+        if m["month"]:  # "30 mai 2019", "30 May 2019"
+            return f"{m[0][: m.end('month') - m.start()]} {year}"
+        return f"{m[0][: m.end('day2') - m.start()]}, {year}"  # "May 30, 2019"
+
+    return _DAY_WITHOUT_YEAR.sub(dated, shown)

@@ -12,13 +12,21 @@ import logging
 import re
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 
 from rag import evidence
 from rag.answer import Answer, answer, check_question, read
-from rag.answer_types import Kind, expected_kind, find_spans, in_english, in_french
+from rag.answer_types import (
+    Kind,
+    expected_kind,
+    find_spans,
+    in_english,
+    in_french,
+    with_year,
+)
 from rag.articles import load_article
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -638,6 +646,70 @@ def test_a_french_question_over_english_news_gets_its_figure_in_french(news: Eng
     ans = ask(news, "Quelle est la puissance du parc solaire flottant de Brest ?")
     assert not ans.abstained and ans.span == "4.2 megawatts"
     assert ans.text.startswith("4,2 mégawatts — «The port of Brest will install")
+
+
+@pytest.mark.parametrize(
+    ("shown", "published", "dated"),
+    [
+        ("le 30 mai dernier", "2019-06-02", "le 30 mai 2019"),
+        ("Le 30 mai dernier", "2019-05-01", "Le 30 mai 2018"),  # "dernier": before the article
+        ("le 1er janvier prochain", "2019-12-15", "le 1er janvier 2020"),
+        ("20 December", "2020-01-05", "20 December 2019"),  # the nearest to the article
+        ("lundi 12 novembre", "2018-11-10", "lundi 12 novembre 2018"),
+        ("May 5", "2019-06-01", "May 5, 2019"),
+        ("entre le 3 et le 5 mai", "2019-06-01", "entre le 3 et le 5 mai 2019"),
+        (
+            "du 31 août au 2 septembre prochains",
+            "2018-08-01",
+            "du 31 août 2018 au 2 septembre 2018",
+        ),
+        # A year already, no day, no date for the article, no such day: as is.
+        ("March 5, 2020", "2021-01-01", "March 5, 2020"),
+        ("5 mars 2020", "2021-01-01", "5 mars 2020"),
+        ("mardi", "2019-01-01", "mardi"),
+        ("30 May", None, "30 May"),
+        ("le 31 février", "2019-06-01", "le 31 février"),
+    ],
+)
+def test_a_day_without_its_year_takes_the_year_of_its_article(
+    shown: str, published: str | None, dated: str
+) -> None:
+    assert with_year(shown, published) == dated
+
+
+DATED = """---
+title: Le procès de l'usine de Saint-Priest
+date: 2019-06-02
+---
+Le tribunal correctionnel de Lyon a rendu son jugement le 30 mai dernier dans l'affaire de \
+l'usine chimique de Saint-Priest. L'exploitant a été condamné à une amende de 250 000 euros.
+Les riverains avaient porté plainte après la fuite de gaz de mars 2017.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "shown"),
+    [
+        ("When did the Lyon court deliver its judgment on the Saint-Priest plant?", "30 May 2019"),
+        (
+            "Quand le tribunal de Lyon a-t-il rendu son jugement sur l'usine de Saint-Priest ?",
+            "le 30 mai 2019",
+        ),
+    ],
+)
+def test_a_day_of_last_month_is_answered_with_its_year(
+    tmp_path: Path, embedder: Embedder, question: str, shown: str
+) -> None:
+    """ "le 30 mai dernier", read months later, is shown with the year its article dates it to;
+    the quote keeps the article's words."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "verdict.md").write_text(DATED, encoding="utf-8")
+    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
+    engine.sync()
+    ans = ask(engine, question)
+    assert ans.span == "le 30 mai dernier" and ans.span_shown == shown
+    assert ans.text.startswith(f"{shown} — «") and "le 30 mai dernier" in ans.citations[0].quote
 
 
 def test_numbers_written_as_words_are_spans() -> None:
