@@ -454,9 +454,8 @@ def _english_number(token: str) -> str:
 
 
 # -- an English short answer for a French reader ------------------------------------------------
-_FRENCH_CARDINALS: dict[str, tuple[str, int]] = {}
-for _fr, (_en, _n) in _CARDINALS.items():
-    _FRENCH_CARDINALS.setdefault(_en, (_fr, _n))  # "one": "un"
+#: English numbers as words: in French (the first French word written for it: "one" is "un").
+_FRENCH_CARDINALS = {en: (fr, n) for fr, (en, n) in reversed(_CARDINALS.items())}
 _FRENCH_MONTHS = {
     fold(w): french.split()[0] for french, english in MONTH_NAMES for w in english.split()
 }
@@ -667,7 +666,7 @@ def with_year(shown: str, published: str | None) -> str:
             return m[0]
         year = min(days, key=lambda d: abs(d - day_of)).year
         if m["month"]:  # "30 mai 2019", "30 May 2019"
-            return f"{m[0][: m.end('month') - m.start()]} {year}"
-        return f"{m[0][: m.end('day2') - m.start()]}, {year}"  # "May 30, 2019"
+            return f"{shown[m.start() : m.end('month')]} {year}"
+        return f"{shown[m.start() : m.end('day2')]}, {year}"  # "May 30, 2019"
 
     return _DAY_WITHOUT_YEAR.sub(dated, shown)
