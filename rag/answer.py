@@ -25,11 +25,11 @@ from rag.answer_types import (
     ACCEPTS,
     NOUNS,
     Kind,
+    dated,
     expected_kind,
     find_spans,
     in_english,
     in_french,
-    with_year,
 )
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
@@ -324,17 +324,18 @@ def _shown(q: Question, cand: Candidate) -> str | None:
     sentence in English for an English question (`in_english`: "au premier trimestre 2025" ->
     "in the first quarter of 2025"), of an English one in French for a French question
     (`in_french`: "$1.6 billion" -> "1,6 milliard de dollars"), else the sentence's own words;
-    a day named without its year with the year of the article's date (`with_year`: "le 30 mai
-    dernier" -> "le 30 mai 2019"). None without one."""
+    a day named by the article's date with its date (`dated`: "le 30 mai dernier" -> "le 30
+    mai 2019", "mardi" -> "mardi 18 juin 2019"). None without one."""
     short = short_text(cand)
-    if not short:
+    if not short or cand.short is None:
         return None
-    written, dated = detect_language(cand.hit.text), with_year(short, cand.hit.date)
+    written = detect_language(cand.hit.text)
+    when = dated(short, cand.hit.date, cand.text, cand.short[0] - cand.start)
     if q.lang == "en" and written == "fr":
-        return in_english(dated, q.kind) or dated
+        return in_english(when, q.kind) or when
     if q.lang == "fr" and written == "en":
-        return in_french(dated, q.kind) or dated
-    return dated
+        return in_french(when, q.kind) or when
+    return when
 
 
 def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:

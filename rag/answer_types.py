@@ -169,10 +169,10 @@ _ORDINAL = (
 )
 _EDGE = r"(?i:d[ée]but|fin|mi-|milieu|courant|early|late|mid-?|end of|beginning of|the end of)"
 _SEASON = r"(?i:printemps|[ée]t[ée]|automne|hiver|spring|summer|autumn|fall|winter)"
-_WEEKDAY = (
-    r"(?:(?i:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)|Monday|Tuesday"
-    r"|Wednesday|Thursday|Friday|Saturday|Sunday)"
-)
+_WEEKDAYS_FR = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+_WEEKDAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_WEEKDAY = rf"(?:(?i:{'|'.join(_WEEKDAYS_FR)})|{'|'.join(_WEEKDAYS_EN)})"
+_SHIFT_WORDS = r"(?i:avant-hier|hier|apr[èe]s-demain|demain|yesterday|tomorrow)"
 _DATE = re.compile(
     "|".join(
         [
@@ -191,6 +191,7 @@ _DATE = re.compile(
             rf"(?<![\d.,])(?<!\d[ \u00a0\u202f]){_YEAR}\b"
             r"(?!\s*(?:%|€|\$|(?i:euros?|dollars?|km|kg|m\b|ch\b)))",
             rf"\b{_WEEKDAY}\b",
+            rf"(?<![\w-]){_SHIFT_WORDS}(?![\w-])",
         ]
     )
 )
@@ -319,7 +320,7 @@ _ENGLISH = {
     "plusieurs": "several", "fin": "the end of", "debut": "the beginning of",
     "milieu": "the middle of", "mi": "mid-", "million": "million", "millions": "million",
     "milliard": "billion", "milliards": "billion", "mille": "thousand", "au": "in", "aux": "in",
-    "en": "in", "dans": "in", "a": "to",
+    "en": "in", "dans": "in", "a": "to", "hier": "yesterday", "demain": "tomorrow",
 }  # fmt: skip
 #: Unit symbols, the same in both languages: kept as written.
 _SYMBOLS = word_set("m km kg t cm mm ha kw kwh mw mwh gw gwh twh mph")
@@ -630,25 +631,81 @@ def _french_number(token: str) -> str:
     return token.replace(",", " ").replace(".", ",")
 
 
-# -- a day named without its year, in the year of the article that names it ---------------------
+# -- days named by the article's date: a day without its year, a weekday, "hier" -------------
 _DAY_WITHOUT_YEAR = re.compile(
     rf"(?:(?<![\w-])(?P<day>{_DAY})\s+(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>{_DAY})\b)"
     r"(?!,?\s*\d)(?P<when>\s+(?i:derni(?:er|[èe]re)s?|prochaine?s?|last|next)\b)?"
 )
+_WEEKDAYS = {
+    name.lower(): n for names in (_WEEKDAYS_FR, _WEEKDAYS_EN) for n, name in enumerate(names)
+}
+#: Days counted from the article's: (offset, written in French).
+_SHIFTS = {
+    "avant-hier": (-2, True), "hier": (-1, True), "demain": (1, True),
+    "apres-demain": (2, True), "yesterday": (-1, False), "tomorrow": (1, False),
+}  # fmt: skip
+#: A weekday or a day counted from the article's, not followed by its date ("mardi 18 juin").
+_RELATIVE_DAY = re.compile(
+    rf"(?<![\w-])(?:(?P<det>(?i:ce|this|last|next))\s+)?(?:(?P<weekday>{_WEEKDAY})|(?P<shift>"
+    rf"{_SHIFT_WORDS}))(?:\s+(?i:soir|matin|apr[èe]s-midi|morning|afternoon|evening|night))?"
+    r"(?:\s+(?P<when>(?i:derni(?:er|[èe]re)|prochaine?|pass[ée]e?)))?"
+    rf"(?![\w-])(?!,?\s+(?:1er\b|\d|{_MONTH}))"
+)
+# What tells a weekday of the days to come from one of the days before ("sera jugé mardi", "a
+# annoncé mardi"): the nearest of these to it in its sentence; none, the days before (news).
+_FUTURE = re.compile(
+    r"\b(?:will|shall|is\s+(?:due|set|scheduled|expected)\s+to|are\s+(?:due|set|scheduled|"
+    r"expected)\s+to|va|vont|doit|doivent|pr[ée]vue?s?)\b|'ll\b"
+    r"|\b[a-zàâçéèêëîïôûù]*(?:er|ir|dr|tr|vr|ur|rr|oir)(?:a|ont)\b"  # sera, ouvrira, prendront
+)
+_PAST = re.compile(
+    r"\b(?:a|ont|avait|avaient|est|sont|[ée]tait|[ée]taient|fut)\s+(?:\w+\s+)?\w+"
+    r"(?:é|ée|és|ées|i|is|ie|it|u|us|ue|ert|ort)\b|\b(?:was|were|had|has|have|did|said|(?!scheduled|planned|expected)\w+ed)\b"
+)
+
+_SENTENCE_END = re.compile(r"[.!?](?=[\s\"«»]*[A-ZÀÂÇÉÈÊÎÔ])|[;\"«»“”]")
+#: "le dimanche", "du lundi au vendredi", "every Monday": any such day, not one.
+_HABITUAL = re.compile(r"(?i:\b(?:le|les|du|au|chaque|tous\s+les|every)\s+)$")
 
 
-def with_year(shown: str, published: str | None) -> str:
-    """`shown` with the year of each day it names without one, from the date of the article
-    that names it ("le 30 mai dernier" in an article of 2019-06-02 -> "le 30 mai 2019"; "20
-    December" of 2020-01-05 -> "20 December 2019"): the year that puts the day nearest that
-    date, before it for "dernier" / "last", after it for "prochain" / "next". As is when the
-    article has no date."""
+def dated(shown: str, published: str | None, sentence: str = "", at: int = 0) -> str:
+    """`shown` with the date of each day it names by the date of the article that names it,
+    its words kept: a day without its year takes the year that puts it nearest that date,
+    before it for "dernier" / "last", after it for "prochain" / "next" ("le 30 mai dernier"
+    in an article of 2019-06-02 -> "le 30 mai 2019"; "20 December" of 2020-01-05 -> "20
+    December 2019"); a weekday or "hier" / "demain" becomes that day ("mardi" of 2019-06-20
+    -> "mardi 18 juin 2019", "yesterday" -> "Wednesday, June 19, 2019"). A weekday alone is
+    one of the week before the article, or of the week after it when the verb that governs
+    it in `sentence` (where the short answer starts at `at`) speaks of the future ("sera jugé
+    mardi"; see `_speaks_of_future`). As is when the article has no
+    date."""
     try:
         day_of = dt.date.fromisoformat((published or "")[:10])
     except ValueError:
         return shown
+    future = _speaks_of_future(sentence, at)
 
-    def dated(m: re.Match[str]) -> str:
+    def relative(m: re.Match[str]) -> str:
+        det, when = fold(m["det"] or ""), fold(m["when"] or "")
+        if _HABITUAL.search(sentence[:at] + m.string[: m.start()]):
+            return m[0]
+        if m["shift"]:
+            offset, french = _SHIFTS[fold(m["shift"])]
+            return _calendar_day(day_of + dt.timedelta(days=offset), french)
+        if when.startswith(("dernier", "passe")) or det == "last":
+            offsets = range(-7, 0)
+        elif when.startswith("prochain") or det == "next":
+            offsets = range(1, 8)
+        elif future:
+            offsets = range(0 if det else 1, 7)
+        else:
+            offsets = range(-6, 1)
+        weekday = _WEEKDAYS[m["weekday"].lower()]
+        days = [day_of + dt.timedelta(days=o) for o in offsets]
+        french = m["weekday"].lower() in _WEEKDAYS_FR
+        return next((_calendar_day(d, french) for d in days if d.weekday() == weekday), m[0])
+
+    def yearly(m: re.Match[str]) -> str:
         month = MONTHS.get(fold(m["month"] or m["month2"]).rstrip("."))
         day = int(re.sub(r"\D", "", m["day"] or m["day2"]))
         when = fold(m["when"] or "").strip()
@@ -666,7 +723,34 @@ def with_year(shown: str, published: str | None) -> str:
             return m[0]
         year = min(days, key=lambda d: abs(d - day_of)).year
         if m["month"]:  # "30 mai 2019", "30 May 2019"
-            return f"{shown[m.start() : m.end('month')]} {year}"
-        return f"{shown[m.start() : m.end('day2')]}, {year}"  # "May 30, 2019"
+            return f"{m.string[m.start() : m.end('month')]} {year}"
+        return f"{m.string[m.start() : m.end('day2')]}, {year}"  # "May 30, 2019"
 
-    return _DAY_WITHOUT_YEAR.sub(dated, shown)
+    return _DAY_WITHOUT_YEAR.sub(yearly, _RELATIVE_DAY.sub(relative, shown))
+
+
+def _speaks_of_future(sentence: str, at: int) -> bool:
+    """Whether the verb that governs the day at `sentence[at]` speaks of the future: the
+    nearest marker before it in its sentence or quote ("entreront en vigueur lundi, a annoncé
+    le ministre"), else the nearest after it ("Mardi, le président fera"); none, the past.
+    News text glues sentences ("à venir.Cette mesure"): cut at their ends."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(sentence)]
+    start = max((e for e in ends if e <= at), default=0)
+    end = min((e for e in ends if e > at), default=len(sentence))
+    marks = sorted(
+        (m.start(), future)
+        for pattern, future in ((_PAST, False), (_FUTURE, True))
+        for m in pattern.finditer(sentence, start, end)
+    )
+    before = [future for where, future in marks if where < at]
+    after = [future for where, future in marks if where >= at]
+    return (before[-1:] or after[:1] or [False])[0]
+
+
+def _calendar_day(day: dt.date, french: bool) -> str:
+    """ "mardi 18 juin 2019" / "Tuesday, June 18, 2019"."""
+    if french:
+        month = MONTH_NAMES[day.month - 1][0].split()[0]
+        return f"{_WEEKDAYS_FR[day.weekday()]} {_day(str(day.day))} {month} {day.year}"
+    month = MONTH_NAMES[day.month - 1][1].split()[0]
+    return f"{_WEEKDAYS_EN[day.weekday()]}, {month} {day.day}, {day.year}"

@@ -21,11 +21,11 @@ from rag import evidence
 from rag.answer import Answer, answer, check_question, read
 from rag.answer_types import (
     Kind,
+    dated,
     expected_kind,
     find_spans,
     in_english,
     in_french,
-    with_year,
 )
 from rag.articles import load_article
 from rag.config import Settings
@@ -557,6 +557,18 @@ def test_spans_of_news_shapes() -> None:
         assert text[s.start : s.end] == s.text
 
 
+def test_a_day_counted_from_the_article_is_a_date() -> None:
+    """ "hier", "demain", "yesterday": a "when" question's sentence may give no other date."""
+    text = "Il a été interpellé hier, jugé avant-hier, et parlera demain; he left yesterday."
+    spans = {(s.kind, s.text) for s in find_spans(text)}
+    assert spans >= {
+        (Kind.DATE, "hier"),
+        (Kind.DATE, "avant-hier"),
+        (Kind.DATE, "demain"),
+        (Kind.DATE, "yesterday"),
+    }
+
+
 @pytest.mark.parametrize(
     ("short", "kind", "english"),
     [
@@ -649,7 +661,7 @@ def test_a_french_question_over_english_news_gets_its_figure_in_french(news: Eng
 
 
 @pytest.mark.parametrize(
-    ("shown", "published", "dated"),
+    ("shown", "published", "expected"),
     [
         ("le 30 mai dernier", "2019-06-02", "le 30 mai 2019"),
         ("Le 30 mai dernier", "2019-05-01", "Le 30 mai 2018"),  # "dernier": before the article
@@ -657,6 +669,7 @@ def test_a_french_question_over_english_news_gets_its_figure_in_french(news: Eng
         ("20 December", "2020-01-05", "20 December 2019"),  # the nearest to the article
         ("lundi 12 novembre", "2018-11-10", "lundi 12 novembre 2018"),
         ("May 5", "2019-06-01", "May 5, 2019"),
+        ("Tuesday, June 18", "2019-06-20", "Tuesday, June 18, 2019"),
         ("entre le 3 et le 5 mai", "2019-06-01", "entre le 3 et le 5 mai 2019"),
         (
             "du 31 août au 2 septembre prochains",
@@ -666,50 +679,117 @@ def test_a_french_question_over_english_news_gets_its_figure_in_french(news: Eng
         # A year already, no day, no date for the article, no such day: as is.
         ("March 5, 2020", "2021-01-01", "March 5, 2020"),
         ("5 mars 2020", "2021-01-01", "5 mars 2020"),
-        ("mardi", "2019-01-01", "mardi"),
         ("30 May", None, "30 May"),
+        ("mardi", None, "mardi"),
         ("le 31 février", "2019-06-01", "le 31 février"),
     ],
 )
 def test_a_day_without_its_year_takes_the_year_of_its_article(
-    shown: str, published: str | None, dated: str
+    shown: str, published: str | None, expected: str
 ) -> None:
-    assert with_year(shown, published) == dated
+    assert dated(shown, published) == expected
+
+
+# 2019-06-20 is a Thursday.
+@pytest.mark.parametrize(
+    ("sentence", "short", "expected"),
+    [
+        ("Il a été interpellé hier à Lyon.", "hier", "mercredi 19 juin 2019"),
+        ("Le verdict sera rendu demain.", "demain", "vendredi 21 juin 2019"),
+        ("The suspect was arrested yesterday.", "yesterday", "Wednesday, June 19, 2019"),
+        # A weekday alone: the week before the article, the article's day included...
+        ("Le ministre a annoncé mardi la fermeture du site.", "mardi", "mardi 18 juin 2019"),
+        ("Le ministre a annoncé jeudi la fermeture.", "jeudi", "jeudi 20 juin 2019"),
+        ("Mardi soir, le maire a été réélu.", "Mardi soir", "mardi 18 juin 2019"),
+        ("The plant closed on Monday.", "Monday", "Monday, June 17, 2019"),
+        # ...or the week after when the verb that governs it speaks of the future.
+        ("Le tribunal rendra sa décision lundi.", "lundi", "lundi 24 juin 2019"),
+        ("The court will rule on Friday.", "Friday", "Friday, June 21, 2019"),
+        ("The leaders are scheduled to meet on Tuesday.", "Tuesday", "Tuesday, June 25, 2019"),
+        ("La réunion doit se tenir ce jeudi à Paris.", "ce jeudi", "jeudi 20 juin 2019"),
+        (
+            "Il a dit qu'il partirait, et ce sera mardi prochain.",
+            "mardi prochain",
+            "mardi 25 juin 2019",
+        ),
+        ("Il l'a vu jeudi dernier.", "jeudi dernier", "jeudi 13 juin 2019"),
+        ("He met her last Friday.", "last Friday", "Friday, June 14, 2019"),
+        # The article's own weekday to come: this week's or next? As written.
+        ("Le tribunal rendra sa décision jeudi.", "jeudi", "jeudi"),
+        (
+            "Les règles entreront en vigueur lundi, a annoncé le ministre.",
+            "lundi",
+            "lundi 24 juin 2019",
+        ),
+        # Inside a quote, its own verbs tell ("il rouvrira", not "a déclaré").
+        (
+            "Le parc « rouvrira à partir de dimanche ou de lundi », a déclaré le maire.",
+            "lundi",
+            "lundi 24 juin 2019",
+        ),
+        # Any such day, not one: as written.
+        ("Le marché se tient le dimanche.", "dimanche", "dimanche"),
+        ("Les bus circulent du lundi au vendredi.", "vendredi", "vendredi"),
+        # Its date already: only its year is added.
+        ("Il a été élu mardi 18 juin.", "mardi 18 juin", "mardi 18 juin 2019"),
+    ],
+)
+def test_a_weekday_or_yesterday_is_shown_as_the_day_it_names(
+    sentence: str, short: str, expected: str
+) -> None:
+    at = sentence.index(short)
+    assert dated(short, "2019-06-20", sentence, at) == expected
 
 
 DATED = """---
 title: Le procès de l'usine de Saint-Priest
-date: 2019-06-02
+date: 2019-06-20
 ---
 Le tribunal correctionnel de Lyon a rendu son jugement le 30 mai dernier dans l'affaire de \
 l'usine chimique de Saint-Priest. L'exploitant a été condamné à une amende de 250 000 euros.
-Les riverains avaient porté plainte après la fuite de gaz de mars 2017.
+Les riverains avaient porté plainte après la fuite de gaz de mars 2017. Les salariés de \
+l'usine ont voté mardi une grève illimitée contre sa fermeture.
 """
 
 
 @pytest.mark.parametrize(
-    ("question", "shown"),
+    ("question", "span", "shown"),
     [
-        ("When did the Lyon court deliver its judgment on the Saint-Priest plant?", "30 May 2019"),
+        (
+            "When did the Lyon court deliver its judgment on the Saint-Priest plant?",
+            "le 30 mai dernier",
+            "30 May 2019",
+        ),
         (
             "Quand le tribunal de Lyon a-t-il rendu son jugement sur l'usine de Saint-Priest ?",
+            "le 30 mai dernier",
             "le 30 mai 2019",
+        ),
+        (
+            "When did the Saint-Priest plant workers vote for a strike?",
+            "mardi",
+            "Tuesday 18 June 2019",
+        ),
+        (
+            "Quand les salariés de l'usine de Saint-Priest ont-ils voté la grève ?",
+            "mardi",
+            "mardi 18 juin 2019",
         ),
     ],
 )
-def test_a_day_of_last_month_is_answered_with_its_year(
-    tmp_path: Path, embedder: Embedder, question: str, shown: str
+def test_a_day_named_by_the_article_date_is_answered_with_its_date(
+    tmp_path: Path, embedder: Embedder, question: str, span: str, shown: str
 ) -> None:
-    """ "le 30 mai dernier", read months later, is shown with the year its article dates it to;
-    the quote keeps the article's words."""
+    """ "le 30 mai dernier" or "mardi", read months later, is shown as the day its article's
+    date makes it; the quote keeps the article's words."""
     root = tmp_path / "articles"
     root.mkdir()
     (root / "verdict.md").write_text(DATED, encoding="utf-8")
     engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
     engine.sync()
     ans = ask(engine, question)
-    assert ans.span == "le 30 mai dernier" and ans.span_shown == shown
-    assert ans.text.startswith(f"{shown} — «") and "le 30 mai dernier" in ans.citations[0].quote
+    assert ans.span == span and ans.span_shown == shown
+    assert ans.text.startswith(f"{shown} — «") and span in ans.citations[0].quote
 
 
 def test_numbers_written_as_words_are_spans() -> None:
