@@ -268,6 +268,32 @@ def find_spans(text: str) -> list[Span]:
     return sorted(found, key=lambda s: s.start)
 
 
+#: Words before a figure that are part of what it says: "plus de 20 milliards", "about 500".
+_FIGURE_BOUND = re.compile(
+    r"(?i:\b(?:(?:un peu |pas )?(?:plus|moins)|pr[èe]s|autour|au-del[àa])\s+(?:de\s+|d['’])"
+    r"|\b(?:environ|presque|quelque|quasiment|pratiquement|[àa] peine|au moins|au plus"
+    r"|au minimum|au maximum|jusqu['’][àa]|about|around|approximately|roughly|nearly|almost"
+    r"|some|(?:just |well )?(?:over|under)|(?:more|less|fewer) than|at (?:least|most)|up to"
+    r"|as (?:many|much|few|little) as|no (?:more|less|fewer) than|close to|upwards of"
+    r"|in excess of)\s+)$"
+)
+#: Words before a date that are part of what it says: "avant 2025", "until 1796".
+_DATE_BOUND = re.compile(
+    r"(?i:\b(?:avant|apr[èe]s|depuis|vers|d[èe]s|jusqu['’](?:[àa]u?|en)|[àa] partir du?"
+    r"|d['’]ici|before|after|since|until|till|by|as early as|no later than)\s+"
+    r"|\b[àa] partir d['’])$"
+)
+
+
+def with_bound(text: str, span: Span) -> int:
+    """Where `span` starts with the words before it that bound or round it, part of what it
+    says ("plus de 20 milliards d'euros", "environ 3,8 millions", "until 1796", "avant 2025");
+    its own start when there are none. A name has none."""
+    bound = {Kind.DATE: _DATE_BOUND, Kind.NAME: None}.get(span.kind, _FIGURE_BOUND)
+    m = bound.search(text, max(0, span.start - 40), span.start) if bound else None
+    return m.start() if m else span.start
+
+
 def _sentence_start(text: str) -> int:
     return len(text) - len(text.lstrip(" «“\"'(\n"))
 
@@ -321,6 +347,8 @@ _ENGLISH = {
     "milieu": "the middle of", "mi": "mid-", "million": "million", "millions": "million",
     "milliard": "billion", "milliards": "billion", "mille": "thousand", "au": "in", "aux": "in",
     "en": "in", "dans": "in", "a": "to", "hier": "yesterday", "demain": "tomorrow",
+    "presque": "almost", "quasiment": "almost", "pratiquement": "practically",
+    "quelque": "some", "autour": "around",
 }  # fmt: skip
 #: Unit symbols, the same in both languages: kept as written.
 _SYMBOLS = word_set("m km kg t cm mm ha kw kwh mw mwh gw gwh twh mph")
@@ -352,6 +380,14 @@ _CURRENCIES = {
     **dict.fromkeys(["dollar", "dollars", "$"], "$"),
     "£": "£",
 }
+#: Two French words as one English (the bounds of a figure or date: `with_bound`).
+_ENGLISH_PAIRS = {
+    ("au", "moins"): "at least", ("au", "minimum"): "at least", ("au", "plus"): "at most",
+    ("au", "maximum"): "at most", ("pas", "moins"): "no less than",
+    ("pas", "plus"): "no more than", ("un", "peu"): "a little", ("a", "peine"): "barely",
+    ("a", "partir"): "from", ("jusqu", "a"): "up to", ("jusqu", "au"): "until",
+    ("jusqu", "en"): "until",
+}  # fmt: skip
 _SKIPPED = word_set("le la les l du de d des")  # articles and "of": English word order says it
 _TOKEN = re.compile(
     rf"(?P<ordinal>\b\d{{1,2}}(?:er|re|e|ème|eme)\b)|(?P<number>{NUMBER})"
@@ -379,7 +415,10 @@ def in_english(short: str, kind: Kind | None) -> str | None:
         after = [fold(t) for _, t in tokens[i + 1 : i + 3]]
         nxt = after[0] if after else ""
         counted = bool(out) and (last_number == len(out) - 1 or out[-1] in _COUNTS)
-        if group == "number" or (word in _CARDINALS and nxt in SCALES):
+        if (word, nxt) in _ENGLISH_PAIRS:
+            out.append(_ENGLISH_PAIRS[word, nxt])
+            taken = i + 1
+        elif group == "number" or (word in _CARDINALS and nxt in SCALES):
             last_number = len(out)  # "deux millions": 2 million
             out.append(_english_number(token) if group == "number" else str(_CARDINALS[word][1]))
         elif group == "ordinal" and nxt in _MONTHS_FOLDED:
@@ -403,6 +442,8 @@ def in_english(short: str, kind: Kind | None) -> str | None:
                 out.append("of")
         elif word == "ici" and i > 0 and fold(tokens[i - 1][1]) == "d'":
             out.append("by")
+        elif token.lower() == "dès":  # folded, the article "des"
+            out.append("from")
         elif word in _SKIPPED or (word in ("dernier", "derniere") and nxt not in _UNITS):
             continue  # "le 30 mai dernier": 30 May ("le dernier trimestre" keeps it)
         elif word in _MONTHS_FOLDED and (word != "sept" or kind is Kind.DATE):
@@ -471,6 +512,7 @@ _FRENCH = {
     "around": "environ", "about": "environ", "approximately": "environ", "roughly": "environ",
     "nearly": "près de", "almost": "près de", "over": "plus de", "under": "moins de",
     "between": "entre", "from": "de", "to": "à", "per": "par", "by": "d'ici",
+    "until": "jusqu'à", "till": "jusqu'à", "some": "quelque",
     "several": "plusieurs", "early": "début", "beginning": "début", "mid": "mi-",
     "middle": "mi-", "late": "fin", "end": "fin",
 }  # fmt: skip
@@ -619,7 +661,14 @@ def in_french(short: str, kind: Kind | None) -> str | None:
             return None
         out.insert(last_number + 1 + scaled, currency[scaled])
     french = " ".join(out).replace("mi- ", "mi-")
+    if kind in (Kind.DATE, Kind.DURATION):
+        french = _UNTIL_DAY.sub("jusqu'au ", _UNTIL_YEAR.sub("jusqu'en ", french))
     return french if french and french != short else None
+
+
+# "until 1796" -> "jusqu'en 1796", "until June" -> "jusqu'en juin", "until 5 March" -> "jusqu'au 5"
+_UNTIL_YEAR = re.compile(rf"jusqu'à (?=\d{{4}}\b|(?i:{_MONTHS_FR})\b)")
+_UNTIL_DAY = re.compile(rf"jusqu'à (?=(?:1er|\d{{1,2}}) (?i:{_MONTHS_FR})\b)")
 
 
 def _day(number: str) -> str:

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer_types import ACCEPTS, Kind, Span, expected_kind, find_spans
+from rag.answer_types import ACCEPTS, Kind, Span, expected_kind, find_spans, with_bound
 from rag.reader import Reader
 from rag.retrieval import Hit
 from rag.text import (
@@ -452,14 +452,15 @@ def _fits(question: Question, cand: Candidate, span: tuple[int, int]) -> bool:
 def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[int, int]:
     """The reader's span grown to the whole answers of the kind asked that it overlaps: "1.6
     billion" to "1.6 billion euros" for "how much", a lap time to all of its minutes and
-    seconds."""
+    seconds; and to the words that bound or round the figure or date it starts with, which
+    the reader often leaves out ("plus de 20 milliards d'euros", "until 1796": `with_bound`)."""
     lo, hi = span
-    if question.kind is None:
-        return lo, hi
-    for sp in cand.spans:
-        if sp.kind in ACCEPTS[question.kind] and sp.start < span[1] and span[0] < sp.end:
-            lo, hi = min(lo, sp.start), max(hi, sp.end)
-    return lo, hi
+    if question.kind is not None:
+        for sp in cand.spans:
+            if sp.kind in ACCEPTS[question.kind] and sp.start < span[1] and span[0] < sp.end:
+                lo, hi = min(lo, sp.start), max(hi, sp.end)
+    first = next((sp for sp in cand.spans if sp.start == lo), None)
+    return (lo if first is None else with_bound(cand.text, first)), hi
 
 
 def _names(question: Question) -> frozenset[str]:

@@ -26,6 +26,7 @@ from rag.answer_types import (
     find_spans,
     in_english,
     in_french,
+    with_bound,
 )
 from rag.articles import load_article
 from rag.config import Settings
@@ -389,6 +390,26 @@ def test_short_answers_on_small_articles(
 
 
 @pytest.mark.parametrize(
+    ("question", "shown"),
+    [
+        ("Until when can Eurostar passengers exchange their tickets?", "until 30 April 2023"),
+        (
+            "Jusqu'à quand les voyageurs d'Eurostar peuvent-ils échanger leurs billets ?",
+            "jusqu'au 30 avril 2023",
+        ),
+    ],
+)
+def test_a_date_is_answered_with_the_word_that_bounds_it(
+    news: Engine, question: str, shown: str
+) -> None:
+    """ "until 30 April 2023", not "30 April 2023": the reader's span leaves the bound out."""
+    ans = ask(news, question)
+    assert ans.span == "until 30 April 2023"
+    assert (ans.span_shown or ans.span) == shown
+    assert ans.text.startswith(shown)
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "What is the capital of Peru?",
@@ -557,6 +578,27 @@ def test_spans_of_news_shapes() -> None:
         assert text[s.start : s.end] == s.text
 
 
+@pytest.mark.parametrize(
+    ("text", "bounded"),
+    [
+        ("Près de 3 millions de chrétiens vivent au Pakistan.", "Près de 3 millions"),
+        ("Le budget est de plus de 20 milliards d'euros.", "plus de 20 milliards d'euros"),
+        ("un budget d'environ 20 millions d'euros", "environ 20 millions d'euros"),
+        ("L'abonnement coûte au minimum 75 000 euros.", "au minimum 75 000 euros"),
+        ("It sold more than 2,000 cars.", "more than 2,000"),
+        ("It was the capital until 1796.", "until 1796"),
+        ("La ligne ouvrira avant 2025.", "avant 2025"),
+        ("Les travaux dureront à partir d'avril.", "à partir d'avril"),
+        # No bound: the figure alone ("some" inside a word is none).
+        ("Awesome 500 cars were sold.", "500"),
+        ("Le site emploie 300 personnes.", "300"),
+    ],
+)
+def test_a_figure_or_date_takes_the_words_that_bound_it(text: str, bounded: str) -> None:
+    (span,) = [s for s in find_spans(text) if s.kind is not Kind.NAME]
+    assert text[with_bound(text, span) : span.end] == bounded
+
+
 def test_a_day_counted_from_the_article_is_a_date() -> None:
     """ "hier", "demain", "yesterday": a "when" question's sentence may give no other date."""
     text = "Il a été interpellé hier, jugé avant-hier, et parlera demain; he left yesterday."
@@ -593,6 +635,14 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("lundi 3 mai", Kind.DATE, "Monday 3 May"),
         ("le 30 mai dernier", Kind.DATE, "30 May"),
         ("au dernier trimestre", Kind.DATE, "in the last quarter"),
+        # A figure's or a date's bounds (`with_bound`), never "in less than" for "au moins".
+        ("au moins 500", Kind.NUMBER, "at least 500"),
+        ("au minimum 75 000 euros", Kind.MONEY, "at least €75,000"),
+        ("plus de 20 milliards d'euros", Kind.MONEY, "more than €20 billion"),
+        ("jusqu'à 40 %", Kind.NUMBER, "up to 40%"),
+        ("jusqu'en juin", Kind.DATE, "until June"),
+        ("à partir d'avril", Kind.DATE, "from April"),
+        ("dès 2025", Kind.DATE, "from 2025"),
         # Nothing to write differently, or a word it does not know: shown as quoted.
         ("2025", Kind.DATE, None),
         ("19%", Kind.NUMBER, None),
@@ -629,6 +679,10 @@ def test_a_french_short_answer_in_english(short: str, kind: Kind | None, english
         ("$2.5m", Kind.MONEY, "2,5 millions de dollars"),
         ("6 m", Kind.NUMBER, None),  # metres, the same in French
         ("more than 500 prisoners", Kind.NUMBER, "plus de 500"),  # the count answers
+        ("until 1796", Kind.DATE, "jusqu'en 1796"),
+        ("until March 5, 2020", Kind.DATE, "jusqu'au 5 mars 2020"),
+        ("up to 40%", Kind.NUMBER, "jusqu'à 40 %"),
+        ("some 500", Kind.NUMBER, "quelque 500"),
         ("4.2 megawatts", Kind.NUMBER, "4,2 mégawatts"),
         ("150 hp", Kind.NUMBER, "150 chevaux"),
         ("hundreds killed", Kind.NUMBER, "des centaines"),
