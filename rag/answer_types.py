@@ -701,7 +701,7 @@ _RELATIVE_DAY = re.compile(
     rf"(?![\w-])(?!,?\s+(?:1er\b|\d|{_MONTH}))"
 )
 # What tells a weekday of the days to come from one of the days before ("sera jugé mardi", "a
-# annoncé mardi"): the nearest of these to it in its sentence; none, the days before (news).
+# annoncé mardi"): which of these governs it is `_speaks_of_future`'s.
 _FUTURE = re.compile(
     r"\b(?:will|shall|is\s+(?:due|set|scheduled|expected)\s+to|are\s+(?:due|set|scheduled|"
     r"expected)\s+to|va|vont|doit|doivent|pr[ée]vue?s?)\b|'ll\b"
@@ -709,7 +709,8 @@ _FUTURE = re.compile(
 )
 _PAST = re.compile(
     r"\b(?:a|ont|avait|avaient|est|sont|[ée]tait|[ée]taient|fut)\s+(?:\w+\s+)?\w+"
-    r"(?:é|ée|és|ées|i|is|ie|it|u|us|ue|ert|ort)\b|\b(?:was|were|had|has|have|did|said|(?!scheduled|planned|expected)\w+ed)\b"
+    r"(?:é|ée|és|ées|i|is|ie|it|u|us|ue|ert|ort)\b"
+    r"|\b(?:was|were|had|has|have|did|said|(?!scheduled|planned|expected)\w+ed)\b"
 )
 
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"«»]*[A-ZÀÂÇÉÈÊÎÔ])|[;\"«»“”]")
@@ -726,8 +727,7 @@ def dated(shown: str, published: str | None, sentence: str = "", at: int = 0) ->
     -> "mardi 18 juin 2019", "yesterday" -> "Wednesday, June 19, 2019"). A weekday alone is
     one of the week before the article, or of the week after it when the verb that governs
     it in `sentence` (where the short answer starts at `at`) speaks of the future ("sera jugé
-    mardi"; see `_speaks_of_future`). As is when the article has no
-    date."""
+    mardi"; see `_speaks_of_future`). As is when the article has no date."""
     try:
         day_of = dt.date.fromisoformat((published or "")[:10])
     except ValueError:
