@@ -11,7 +11,9 @@ module does not score or choose sentences (`rag.answer` does).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -210,7 +212,8 @@ _NUM = rf"(?:{NUMBER}|\b(?i:{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=Tru
 _SCALE = rf"(?:\s*(?i:{'|'.join(sorted(SCALES, key=len, reverse=True))})\b)?"
 _CURRENCY = (
     r"(?:€|\$|£|¥|(?i:(?:d['’]\s*|of\s+)?(?:euros?|dollars?|yuans?|yens?|livres?"
-    r"|pounds?|francs?|roubles?|wons?|CHF|USD|EUR|GBP)\b))"
+    r"|pounds?|francs?|roubles?|wons?)\b)"
+    r"|\b(?:USD|EUR|GBP|CHF|CNY|RMB|JPY|PLN|CAD|AUD|HKD|INR|RUB|SEK|NOK|DKK|KRW|BRL)\b)"
 )
 _MONEY = re.compile(rf"(?:[€$£¥]|US\$)\s?{_NUM}{_SCALE}|{_NUM}{_SCALE}\s*{_CURRENCY}")
 _TIME_UNIT = (
@@ -283,6 +286,26 @@ _DATE_BOUND = re.compile(
     r"|d['’]ici|before|after|since|until|till|by|as early as|no later than)\s+"
     r"|\b[àa] partir d['’])$"
 )
+
+
+#: Two dates made one span of time: "from 4 August 1915 until November 1918", "de 2015 à 2018",
+#: "between 1990 and 1995" (the opening word is required: "in 2015 and 2018" is two dates).
+_RANGE_FROM = re.compile(r"(?i:\b(?:from|between|du|de|d['’]|entre)\s*)$")
+_RANGE_TO = re.compile(
+    r"(?i:\s*(?:(?:until|till|to|through|and|au|à|et|jusqu['’](?:en|au|à))\s+|[-–]\s*))"
+)
+
+
+def date_range(text: str, spans: Sequence[Span], date: Span) -> tuple[int, int] | None:
+    """Where the span of time that `date` opens or closes starts and ends in `text` (`spans`:
+    its typed spans); None when `date` stands alone."""
+    dates = [s for s in spans if s.kind is Kind.DATE]
+    for a, b in itertools.pairwise(dates):
+        if date in (a, b) and _RANGE_TO.fullmatch(text, a.end, b.start):
+            opened = _RANGE_FROM.search(text, max(0, a.start - 12), a.start)
+            if opened:
+                return opened.start(), b.end
+    return None
 
 
 def with_bound(text: str, span: Span) -> int:

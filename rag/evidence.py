@@ -34,7 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer_types import ACCEPTS, Kind, Span, expected_kind, find_spans, with_bound
+from rag.answer_types import (
+    ACCEPTS,
+    Kind,
+    Span,
+    date_range,
+    expected_kind,
+    find_spans,
+    with_bound,
+)
 from rag.reader import Reader
 from rag.retrieval import Hit
 from rag.text import (
@@ -452,13 +460,20 @@ def _fits(question: Question, cand: Candidate, span: tuple[int, int]) -> bool:
 def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[int, int]:
     """The reader's span grown to the whole answers of the kind asked that it overlaps: "1.6
     billion" to "1.6 billion euros" for "how much", a lap time to all of its minutes and
-    seconds; and to the words that bound or round the figure or date it starts with, which
-    the reader often leaves out ("plus de 20 milliards d'euros", "until 1796": `with_bound`)."""
+    seconds, a date to the span of time it opens or closes for "how long" ("from 4 August
+    1915 until November 1918"); to any name, date or figure it cuts ("Red" of "Red Army",
+    "191.766 billion" of "191.766 billion PLN"); and to the words that bound or round the
+    figure or date it starts with, which the reader often leaves out ("plus de 20 milliards
+    d'euros", "until 1796": `with_bound`)."""
     lo, hi = span
-    if question.kind is not None:
-        for sp in cand.spans:
-            if sp.kind in ACCEPTS[question.kind] and sp.start < span[1] and span[0] < sp.end:
+    asked = ACCEPTS[question.kind] if question.kind is not None else frozenset()
+    for sp in cand.spans:
+        if sp.start < span[1] and span[0] < sp.end:
+            if sp.kind in asked or sp.start < span[0] or span[1] < sp.end:
                 lo, hi = min(lo, sp.start), max(hi, sp.end)
+            period = date_range(cand.text, cand.spans, sp) if sp.kind is Kind.DATE else None
+            if period and question.kind is Kind.DURATION:
+                lo, hi = min(lo, period[0]), max(hi, period[1])
     first = next((sp for sp in cand.spans if sp.start == lo), None)
     return (lo if first is None else with_bound(cand.text, first)), hi
 

@@ -21,6 +21,7 @@ from rag import evidence
 from rag.answer import Answer, answer, check_question, read
 from rag.answer_types import (
     Kind,
+    date_range,
     dated,
     expected_kind,
     find_spans,
@@ -409,6 +410,64 @@ def test_a_date_is_answered_with_the_word_that_bounds_it(
     assert ans.text.startswith(shown)
 
 
+MUSEUM = """---
+title: The city museum reopens after twelve years
+lang: en
+---
+The city museum on Harbour Street reopened to visitors on Saturday. It was closed to the public \
+from March 2009 until June 2021 while its roof and galleries were rebuilt.
+The renovation cost 48 million PLN, paid by the city and a European fund.
+"""
+
+
+@pytest.fixture(scope="module")
+def museum(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
+    root = tmp_path_factory.mktemp("museum") / "articles"
+    root.mkdir()
+    (root / "museum.md").write_text(MUSEUM, encoding="utf-8")
+    engine = make_engine(Settings(articles_dir=root, index_dir=root.parent / "index"), embedder)
+    engine.sync()
+    return engine
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        # The reader's span is "March 2009": a "how long" question gets the span of time.
+        ("How long was the city museum closed to the public?", "from March 2009 until June 2021"),
+        # A currency code is an amount: the sentence was ruled out ("gives no price") before.
+        ("How much did the museum renovation cost?", "48 million PLN"),
+        ("Combien a coûté la rénovation du musée ?", "48 million PLN"),
+    ],
+)
+def test_a_short_answer_is_the_whole_span_of_time_or_amount(
+    museum: Engine, question: str, short: str
+) -> None:
+    ans = ask(museum, question)
+    assert not ans.abstained
+    assert ans.span == short
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "period"),
+    [
+        ("Shut from 4 August 1915 until May 1918.", "1915", "from 4 August 1915 until May 1918"),
+        ("Il a dirigé le groupe de 2015 à 2018.", "2018", "de 2015 à 2018"),
+        ("Prices rose between 1990 and 1995.", "1990", "between 1990 and 1995"),
+        # Two dates, not one span of time.
+        ("Sales fell in 2015 and 2018.", "2015", None),
+        ("Il a dirigé le groupe en 2018 puis en 2020.", "2018", None),
+    ],
+)  # fmt: skip
+def test_two_dates_make_a_span_of_time_only_when_the_words_say_so(
+    text: str, date: str, period: str | None
+) -> None:
+    spans = find_spans(text)
+    (at,) = [s for s in spans if s.kind is Kind.DATE and date in s.text]
+    found = date_range(text, spans, at)
+    assert (text[found[0] : found[1]] if found else None) == period
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -558,7 +617,8 @@ def test_spans_of_news_shapes() -> None:
     text = (
         "Les livraisons commenceront au premier trimestre 2025, en mars, pour 105 000 euros "
         "selon Claire Hammond ; 1,6 milliard d'euros et 1,200 jobs by June 5, 2024, in Q1 "
-        "2025, after 30 months, en 6 minutes et 46,874 secondes. Mais ce n'est pas tout."
+        "2025, after 30 months, en 6 minutes et 46,874 secondes. Mais ce n'est pas tout. "
+        "GDP: 191.766 billion PLN; 150 000 SUV."
     )
     spans = {(s.kind, s.text) for s in find_spans(text)}
     assert spans >= {
@@ -572,6 +632,8 @@ def test_spans_of_news_shapes() -> None:
         (Kind.DATE, "Q1 2025"),
         (Kind.DURATION, "30 months"),
         (Kind.DURATION, "6 minutes et 46,874 secondes"),
+        (Kind.MONEY, "191.766 billion PLN"),  # a currency's code
+        (Kind.NUMBER, "150 000"),  # a model's name is no currency
     }
     assert not any(s.text.startswith("Mai") for s in find_spans(text))  # "Mais" is no month
     for s in find_spans(text):
