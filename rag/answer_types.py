@@ -428,6 +428,12 @@ def in_english(short: str, kind: Kind | None) -> str | None:
     words as they are."""
     if not _renderable(short, kind):
         return None
+    period = _FRENCH_PERIOD.fullmatch(short)
+    if period and all(_DATE.fullmatch(period[d]) for d in ("first", "last")):
+        # Each date on its own: "au" between them is "to", not "in"; a year is as written.
+        first, last = (in_english(period[d], Kind.DATE) or period[d] for d in ("first", "last"))
+        opening, joining = _PERIOD_WORDS[fold(period["to"])[:5]]
+        return f"{opening} {first} {joining} {last}"
     out: list[str] = []
     currency, last_number, taken = "", -1, -1
     tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(short.replace("’", "'"))]
@@ -490,6 +496,18 @@ def in_english(short: str, kind: Kind | None) -> str | None:
 
 
 _COUNTS = frozenset(en for en, n in _CARDINALS.values() if n > 1) | {"a few", "several"}
+
+
+#: A span of time in French ("du 4 août 1915 au 30 novembre 1918", "entre 1990 et 1995"),
+#: as `date_range` finds it, and the English words that open and join its dates.
+_FRENCH_PERIOD = re.compile(
+    r"(?i)(?:de|du|d['’]|entre)\s*(?P<first>.+?)\s+(?P<to>à|au|jusqu['’](?:en|au|à)|et)"
+    r"\s+(?P<last>.+)"
+)
+_PERIOD_WORDS = {
+    "a": ("from", "to"), "au": ("from", "to"), "jusqu": ("from", "until"),
+    "et": ("between", "and"),
+}  # fmt: skip
 
 
 def _renderable(short: str, kind: Kind | None) -> bool:

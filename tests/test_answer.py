@@ -701,6 +701,10 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("au moins 500", Kind.NUMBER, "at least 500"),
         ("au minimum 75 000 euros", Kind.MONEY, "at least €75,000"),
         ("plus de 20 milliards d'euros", Kind.MONEY, "more than €20 billion"),
+        # A span of time (`date_range`): "au" between two dates is "to", not "in".
+        ("du 4 août 1915 au 1er mai 1918", Kind.DURATION, "from 4 August 1915 to 1 May 1918"),
+        ("de 2015 à 2018", Kind.DURATION, "from 2015 to 2018"),
+        ("entre 1990 et 1995", Kind.DURATION, "between 1990 and 1995"),
         ("jusqu'à 40 %", Kind.NUMBER, "up to 40%"),
         ("jusqu'en juin", Kind.DATE, "until June"),
         ("à partir d'avril", Kind.DATE, "from April"),
