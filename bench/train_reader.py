@@ -299,7 +299,9 @@ def batches(items: list[Encoded], size: int, rng: random.Random) -> Iterator[lis
     yield from groups
 
 
-def loss_of(model: torch.nn.Module, group: list[Encoded], pad_id: int) -> torch.Tensor:
+def loss_of(
+    model: torch.nn.Module, group: list[Encoded], pad_id: int, span_weight: float = 0.5
+) -> torch.Tensor:
     inputs = reader.batch([e.pair for e in group], pad_id)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         logit, start, end = model(**inputs)
@@ -309,7 +311,7 @@ def loss_of(model: torch.nn.Module, group: list[Encoded], pad_id: int) -> torch.
     if pos:
         idx = torch.tensor(pos)
         ce = torch.nn.functional.cross_entropy
-        loss = loss + 0.5 * (
+        loss = loss + span_weight * (
             ce(start.float()[idx], torch.tensor([group[i].start for i in pos]))
             + ce(end.float()[idx], torch.tensor([group[i].end for i in pos]))
         )
@@ -383,6 +385,12 @@ def main(argv: list[str] | None = None) -> None:
         default=TRANSLATIONS,
         help="train questions put into the other language (bench.translate_questions); "
         "a missing file trains on the original questions only",
+    )
+    p.add_argument(
+        "--span-weight",
+        type=float,
+        default=0.5,
+        help="the span loss's weight against the 'answers' loss (stages 1-4: 0.5)",
     )
     p.add_argument(
         "--negatives",
@@ -467,14 +475,14 @@ def main(argv: list[str] | None = None) -> None:
     for epoch in range(1, args.epochs + 1):
         total, seen, t0 = 0.0, 0, time.time()
         for group in batches(encoded, args.batch, rng):
-            loss = loss_of(model, group, pad_id)
+            loss = loss_of(model, group, pad_id, args.span_weight)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(body + heads, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
             step += 1
-            total += float(loss) * len(group)
+            total += loss.item() * len(group)
             seen += len(group)
             if step % 100 == 0:
                 log.info(
@@ -516,6 +524,7 @@ def main(argv: list[str] | None = None) -> None:
                 "news_questions": len(news),
                 "replay": args.replay,
                 "negatives": args.negatives,
+                "span_weight": args.span_weight,
                 **({"init": previous} if args.init else {}),
             },
         }
