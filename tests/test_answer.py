@@ -118,17 +118,11 @@ def test_seed_delivery_question_quotes_the_quarter(news: Engine) -> None:
             "au premier trimestre 2025",
             "SUV",
         ),
-        pytest.param(
+        (
             "When will Xiaomi unveil its second model?",
             "D’ici la fin du mois d’octobre",
             "by the end of October",
             "Ultra",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 14: since the reader's stage 4 the span is right but its "
-                "confidence in the clause (0.41) is under the calibrated bar (0.44), so no "
-                "short answer is shown (the clause is still quoted: the test below)",
-            ),
         ),
     ],
 )
@@ -147,9 +141,9 @@ def test_a_long_sentence_gives_its_short_answer_from_the_clause_that_answers(
 
 
 def test_a_long_sentence_is_quoted_by_the_clause_the_reader_prefers(news: Engine) -> None:
-    """With no short answer sure enough to show, the clause the reader says answers (a logit
-    above the whole sentence's) is still what is quoted, not all of the seed's 366
-    characters with their three dates."""
+    """The clause the reader says answers (a logit above the whole sentence's) is what is
+    quoted, not all of the seed's 366 characters with their three dates, whether or not a
+    short answer is sure enough to show."""
     ans = ask(news, "When will Xiaomi unveil its second model?")
     assert not ans.abstained
     quote = ans.citations[0].quote
