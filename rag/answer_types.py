@@ -428,11 +428,12 @@ def in_english(short: str, kind: Kind | None) -> str | None:
     words as they are."""
     if not _renderable(short, kind):
         return None
-    period = _FRENCH_PERIOD.fullmatch(short)
-    if period and all(_DATE.fullmatch(period[d]) for d in ("first", "last")):
-        # Each date on its own: "au" between them is "to", not "in"; a year is as written.
-        first, last = (in_english(period[d], Kind.DATE) or period[d] for d in ("first", "last"))
-        opening, joining = _PERIOD_WORDS[fold(period["to"])[:5]]
+    period = _period(short)
+    if period:  # each date on its own: "au" between them is "to", not "in"; a year as written
+        first, last = (in_english(d.text, Kind.DATE) or d.text for d in period)
+        opening, joining = _PERIOD_WORDS.get(
+            fold(short[period[0].end : period[1].start].strip())[:5], ("from", "to")
+        )
         return f"{opening} {first} {joining} {last}"
     out: list[str] = []
     currency, last_number, taken = "", -1, -1
@@ -498,16 +499,19 @@ def in_english(short: str, kind: Kind | None) -> str | None:
 _COUNTS = frozenset(en for en, n in _CARDINALS.values() if n > 1) | {"a few", "several"}
 
 
-#: A span of time in French ("du 4 août 1915 au 30 novembre 1918", "entre 1990 et 1995"),
-#: as `date_range` finds it, and the English words that open and join its dates.
-_FRENCH_PERIOD = re.compile(
-    r"(?i)(?:de|du|d['’]|entre)\s*(?P<first>.+?)\s+(?P<to>à|au|jusqu['’](?:en|au|à)|et)"
-    r"\s+(?P<last>.+)"
-)
-_PERIOD_WORDS = {
-    "a": ("from", "to"), "au": ("from", "to"), "jusqu": ("from", "until"),
-    "et": ("between", "and"),
-}  # fmt: skip
+#: The English words that open and join the two dates of a French span of time, by the word
+#: between them (folded, its first 5 letters); otherwise "from ... to ...".
+_PERIOD_WORDS = {"jusqu": ("from", "until"), "et": ("between", "and")}
+
+
+def _period(short: str) -> tuple[Span, Span] | None:
+    """The two dates of `short` when it is one span of time and nothing else, as `date_range`
+    finds it ("du 4 août 1915 au 1er mai 1918", "entre 1990 et 1995")."""
+    spans = find_spans(short)
+    dates = [s for s in spans if s.kind is Kind.DATE]
+    if len(dates) == 2 and date_range(short, spans, dates[0]) == (0, len(short)):
+        return dates[0], dates[1]
+    return None
 
 
 def _renderable(short: str, kind: Kind | None) -> bool:

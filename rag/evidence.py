@@ -471,9 +471,10 @@ def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[
         if sp.start < span[1] and span[0] < sp.end:
             if sp.kind in asked or sp.start < span[0] or span[1] < sp.end:
                 lo, hi = min(lo, sp.start), max(hi, sp.end)
-            period = date_range(cand.text, cand.spans, sp) if sp.kind is Kind.DATE else None
-            if period and question.kind is Kind.DURATION:
-                lo, hi = min(lo, period[0]), max(hi, period[1])
+            if question.kind is Kind.DURATION and sp.kind is Kind.DATE:
+                period = date_range(cand.text, cand.spans, sp)
+                if period:
+                    lo, hi = min(lo, period[0]), max(hi, period[1])
     first = next((sp for sp in cand.spans if sp.start == lo), None)
     return (lo if first is None else with_bound(cand.text, first)), hi
 
