@@ -49,6 +49,7 @@ from rag.text import (
     STOPWORDS,
     asks_for_news,
     asks_for_recent,
+    balanced,
     detect_language,
     fold,
     named_period,
@@ -464,7 +465,8 @@ def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[
     1915 until November 1918"); to any name, date or figure it cuts ("Red" of "Red Army",
     "191.766 billion" of "191.766 billion PLN"); and to the words that bound or round the
     figure or date it starts with, which the reader often leaves out ("plus de 20 milliards
-    d'euros", "until 1796": `with_bound`)."""
+    d'euros", "until 1796": `with_bound`); and never cutting a bracket or a quotation ("About
+    15 kilometres (9 miles" -> "About 15 kilometres (9 miles)": `balanced`)."""
     lo, hi = span
     asked = ACCEPTS[question.kind] if question.kind is not None else frozenset()
     for sp in cand.spans:
@@ -476,7 +478,7 @@ def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[
                 if period:
                     lo, hi = min(lo, period[0]), max(hi, period[1])
     first = next((sp for sp in cand.spans if sp.start == lo), None)
-    return (lo if first is None else with_bound(cand.text, first)), hi
+    return balanced(cand.text, lo if first is None else with_bound(cand.text, first), hi)
 
 
 def _names(question: Question) -> frozenset[str]:

@@ -221,6 +221,78 @@ def add_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -
         spans.append((start, end))
 
 
+#: The brackets and quotation marks a short answer must not cut: opener -> closer.
+_PAIRS = {"(": ")", "[": "]", "«": "»", "“": "”", '"': '"'}
+
+
+def balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """`text[start:end]` grown to the partner of every bracket or quotation mark it opens or
+    closes but cuts ("About 15 kilometres (9 miles" -> "About 15 kilometres (9 miles)", "pour
+    donner le « buzz" -> "pour donner le « buzz »"); where `text` has no partner, the longer
+    side of the lone mark instead. The span as it was when nothing would be left."""
+    lo, hi = start, end
+    for opener, closer in _PAIRS.items():
+        lo, hi = _paired(text, lo, hi, opener, closer)
+    while lo < hi and (text[lo].isspace() or text[lo] in ",;:"):
+        lo += 1
+    while hi > lo and (text[hi - 1].isspace() or text[hi - 1] in ",;:"):
+        hi -= 1
+    return (lo, hi) if lo < hi else (start, end)
+
+
+def _paired(text: str, lo: int, hi: int, opener: str, closer: str) -> tuple[int, int]:
+    if opener == closer:  # straight quotes: the count before the span tells which one opens
+        if text.count(opener, lo, hi) % 2 == 0:
+            return lo, hi
+        if text.count(opener, 0, lo) % 2:  # the span starts inside a quotation
+            return text.rfind(opener, 0, lo), hi
+        after = text.find(opener, hi)
+        lone = text.rfind(opener, lo, hi)
+        return (lo, after + 1) if after >= 0 else _longer(lo, hi, lone, lone)
+    unopened: list[int] = []  # where the closers without their opener are
+    unclosed: list[int] = []  # where the openers without their closer are
+    for i in range(lo, hi):
+        if text[i] == opener:
+            unclosed.append(i)
+        elif text[i] == closer:
+            if unclosed:
+                unclosed.pop()
+            else:
+                unopened.append(i)
+    if unopened:
+        partner = _partner(text, range(lo - 1, -1, -1), closer, opener, len(unopened))
+        if partner is None:
+            return _longer(lo, hi, unopened[0], unopened[-1])
+        lo = partner
+    if unclosed:
+        partner = _partner(text, range(hi, len(text)), opener, closer, len(unclosed))
+        if partner is None:
+            return _longer(lo, hi, unclosed[0], unclosed[-1])
+        hi = partner + 1
+    return lo, hi
+
+
+def _longer(lo: int, hi: int, first: int, last: int) -> tuple[int, int]:
+    """The longer of the span's part before `first` and its part after `last` (lone marks)."""
+    return (lo, first) if first - lo >= hi - last - 1 else (last + 1, hi)
+
+
+def _partner(text: str, where: range, same: str, other: str, needed: int) -> int | None:
+    """Where, walking `where`, the `needed`-th `other` with no `same` of its own is."""
+    depth = 0
+    for i in where:
+        if text[i] == same:
+            depth += 1
+        elif text[i] == other:
+            if depth:
+                depth -= 1
+            else:
+                needed -= 1
+                if not needed:
+                    return i
+    return None
+
+
 # -- months and dates -------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from rag.chunking import (
     embedding_text,
     split_sentences,
 )
+from rag.text import balanced
 
 ROOT = Path(__file__).parents[1]
 DATA = Path(__file__).parent / "data" / "articles"
@@ -265,3 +266,34 @@ def test_chunks_property(text: str, target: int, extra: int) -> None:
 @given(text=st.text())
 def test_chunks_property_default_sizes(text: str) -> None:
     assert_valid(text, chunk_text("prop.txt", text))
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "expected"),
+    [
+        ("About 15 km (9 miles) north", "About 15 km (9 miles", "About 15 km (9 miles)"),
+        ("pour donner le « buzz » à l'anche", "le « buzz", "le « buzz »"),
+        ("la guerre de Sept Ans (1756-1763) éclate", "Sept Ans (1756-1763", "Sept Ans (1756-1763)"),
+        ('an "Alpha–" global city', 'Alpha–" global', '"Alpha–" global'),
+        ("the Council (Rada Miasta), which has 60", "Rada Miasta), which", "(Rada Miasta), which"),
+        ("up (10 m (32.8 ft) high) and", "up (10 m (32.8", "up (10 m (32.8 ft) high)"),
+        # no partner in the text: the longer side of the lone mark
+        ("the Vistula) as well", "the Vistula) as", "the Vistula"),
+        ("la tour (Eiffel", "la tour (Eiffel", "la tour"),
+        ("Lei Jun (Xiaomi) said", "Lei Jun (Xiaomi)", "Lei Jun (Xiaomi)"),
+    ],
+)
+def test_a_short_answer_never_cuts_a_bracket_or_a_quotation(
+    text: str, span: str, expected: str
+) -> None:
+    start = text.index(span)
+    lo, hi = balanced(text, start, start + len(span))
+    assert text[lo:hi] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet='ab ()«»"[],'), cut=st.tuples(st.integers(0, 40), st.integers(0, 40)))
+def test_balanced_stays_in_the_text(text: str, cut: tuple[int, int]) -> None:
+    start, end = sorted(min(c, len(text)) for c in cut)
+    lo, hi = balanced(text, start, end)
+    assert 0 <= lo <= hi <= len(text)
