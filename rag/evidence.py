@@ -516,7 +516,10 @@ def _coverage(weights: dict[str, float], idf: dict[str, float], words: set[str])
 
 def _in_question(span: Span, question: Question) -> bool:
     """A span made of the question's words restates it and cannot answer it; so does a name
-    that contains one of the question's names ("PDG de Xiaomi" for "Qui dirige Xiaomi ?")."""
-    words = terms(span.text)
-    asked = [w in question.weights or w in question.entities for w in words]
-    return bool(words) and (all(asked) or (span.kind is Kind.NAME and any(asked)))
+    made of them and a role ("PDG de Xiaomi" for "Qui dirige Xiaomi ?"), not one with words
+    of its own ("Automotive News Europe" for "Which publication reported that Xiaomi is ready
+    to absorb losses in Europe?")."""
+    role = span.kind is Kind.NAME
+    return bool(words := terms(span.text)) and all(
+        w in question.weights or w in question.entities or (role and w in _ROLES) for w in words
+    )

@@ -258,6 +258,24 @@ def test_english_questions_over_the_french_seed_are_answered(
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "Which publication reported that Xiaomi is ready to absorb losses in Europe?",
+        "Quel média a rapporté que Xiaomi serait prête à absorber des pertes en Europe ?",
+    ],
+)
+def test_a_name_holding_a_word_of_the_question_is_a_short_answer(
+    news: Engine, question: str
+) -> None:
+    """ "Automotive News Europe" holds the question's "Europe" but names something else: it is
+    the answer, whole (a name made of the question's words and a role, "PDG de Xiaomi",
+    restates it instead)."""
+    ans = ask(news, question)
+    assert ans.span == "Automotive News Europe", ans.text
+    assert ask(news, "Qui dirige Xiaomi ?").span == "Lei Jun"
+
+
+@pytest.mark.parametrize(
     ("question", "short"),
     [
         ("Combien de livraisons de SU7 Xiaomi vise-t-il en 2024 ?", None),
