@@ -182,7 +182,11 @@ _DATE = re.compile(
             rf"\b{_MONTH}\s+{_DAY}\b(?:,?\s+{_YEAR})?",  # June 5, 2024
             rf"\b{_ORDINAL}\s+(?i:trimestre|semestre|quarter|half)(?:\s+(?:de\s+|of\s+)?{_YEAR})?",
             rf"\b[QHTS][1-4](?:\s+{_YEAR}|\b)",  # Q1 2025, H2, T1 (trimestre)
-            rf"\b{_EDGE}\s*(?:(?:du\s+mois\s+)?(?:d['’]|de\s+)?)?(?:{_MONTH}(?:\s+{_YEAR})?|{_YEAR})",
+            rf"\b{_EDGE}\s*(?:(?:du\s+mois\s+)?(?:d['’]|de\s+)?|de\s+l['’]ann[ée]e\s+)?"
+            rf"(?:{_MONTH}(?:\s+{_YEAR})?|{_YEAR})",
+            # the last weekend of September, la première semaine de mai
+            rf"\b{_ORDINAL}\s+(?i:week-?ends?|weeks?|semaines?|quinzaine|fortnight|jours?|days?)"
+            rf"\s+(?:of\s+|de\s+|d['’])(?:{_MONTH}(?:\s+{_YEAR})?|{_YEAR})",
             rf"\b{_SEASON}\s+(?:de\s+|of\s+)?{_YEAR}",
             rf"\b{_MONTH}(?:\s+{_YEAR})?",  # (en) mars 2025, in March
             r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
@@ -384,6 +388,8 @@ _UNITS = {
     **dict.fromkeys(["siecle", "siecles"], ("century", "centuries")),
     **dict.fromkeys(["mois"], ("month", "months")),
     **dict.fromkeys(["semaine", "semaines"], ("week", "weeks")),
+    **dict.fromkeys(["weekend", "weekends"], ("weekend", "weekends")),
+    **dict.fromkeys(["quinzaine", "quinzaines"], ("fortnight", "fortnights")),
     **dict.fromkeys(["jour", "jours"], ("day", "days")),
     **dict.fromkeys(["heure", "heures"], ("hour", "hours")),
     **dict.fromkeys(["minute", "minutes"], ("minute", "minutes")),
@@ -437,7 +443,8 @@ def in_english(short: str, kind: Kind | None) -> str | None:
         return f"{opening} {first} {joining} {last}"
     out: list[str] = []
     currency, last_number, taken = "", -1, -1
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(short.replace("’", "'"))]
+    written = short.replace("’", "'").replace("week-end", "weekend")
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(written)]
     for i, (group, token) in enumerate(tokens):
         if i == taken:
             continue
@@ -465,11 +472,16 @@ def in_english(short: str, kind: Kind | None) -> str | None:
         elif word in _UNITS:
             if word == "mois" and any(w in _MONTHS_FOLDED for w in after):
                 continue  # "fin du mois d'octobre": the end of October
+            if word == "annee" and after[:1] and _is_year(after[0]):
+                continue  # "début de l'année 2025": the beginning of 2025
             out.append(_UNITS[word][counted and out[-1] not in ("1", "one")])
-            if out[-2:-1] and out[-2] in _ORDINALS.values():
+            ordinal = out[-2:-1] and out[-2] in _ORDINALS.values()
+            if ordinal:
                 out.insert(-2, "the")  # "au premier trimestre": in the first quarter
-            if word.startswith(("trimestre", "semestre")) and any(_is_year(w) for w in after):
-                out.append("of")
+            if (ordinal or word.startswith(("trimestre", "semestre"))) and any(
+                _is_year(w) or w in _MONTHS_FOLDED for w in after
+            ):
+                out.append("of")  # "la première semaine de mai": the first week of May
         elif word == "ici" and i > 0 and fold(tokens[i - 1][1]) == "d'":
             out.append("by")
         elif token.lower() == "dès":  # folded, the article "des"
@@ -546,6 +558,9 @@ _FRENCH_CARDINALS = {en: (fr, n) for fr, (en, n) in reversed(_CARDINALS.items())
 _FRENCH_MONTHS = {
     fold(w): french.split()[0] for french, english in MONTH_NAMES for w in english.split()
 }
+#: Ordinals before a feminine unit, and those units (singular): "première semaine".
+_FEMININE = {"premier": "première", "dernier": "dernière"}
+_FEMININE_UNITS = word_set("semaine quinzaine année heure minute seconde décennie")
 _FRENCH_ORDINALS = {
     "first": "premier", "second": "deuxième", "third": "troisième", "fourth": "quatrième",
     "last": "dernier",
@@ -587,6 +602,8 @@ _FRENCH_UNITS = {
     **dict.fromkeys(["century", "centuries"], ("siècle", "siècles")),
     **dict.fromkeys(["month", "months"], ("mois", "mois")),
     **dict.fromkeys(["week", "weeks"], ("semaine", "semaines")),
+    **dict.fromkeys(["weekend", "weekends"], ("week-end", "week-ends")),
+    **dict.fromkeys(["fortnight", "fortnights"], ("quinzaine", "quinzaines")),
     **dict.fromkeys(["day", "days"], ("jour", "jours")),
     **dict.fromkeys(["hour", "hours"], ("heure", "heures")),
     **dict.fromkeys(["minute", "minutes"], ("minute", "minutes")),
@@ -603,6 +620,7 @@ _FRENCH_UNITS = {
     **dict.fromkeys(["gigawatt", "gigawatts"], ("gigawatt", "gigawatts")),
     **dict.fromkeys(["horsepower", "hp"], ("cheval", "chevaux")),
 }  # fmt: skip
+_UNIT_WORDS = frozenset(w for pair in _FRENCH_UNITS.values() for w in pair)
 #: A currency: its French name, and with "de" after a scale ("1,6 milliard de dollars").
 _FRENCH_CURRENCIES = {
     **dict.fromkeys(["$", "dollar", "dollars", "usd"], ("dollars", "de dollars")),
@@ -677,6 +695,8 @@ def in_french(short: str, kind: Kind | None) -> str | None:
             if word.startswith("year") and numbered:
                 singular, plural = "an", "ans"  # "32 years": 32 ans
             several = out[-1:] in (["quelques"], ["plusieurs"]) or (numbered and value != 1)
+            if out and out[-1] in _FEMININE and singular in _FEMININE_UNITS:
+                out[-1] = _FEMININE[out[-1]]  # "the first week": la première semaine
             out.append(plural if several else singular)
         elif word == "in":
             out.append(
@@ -686,12 +706,18 @@ def in_french(short: str, kind: Kind | None) -> str | None:
             )  # fmt: skip
         elif word == "on" and (nxt in _FRENCH_MONTHS or nxt.isdigit()):
             out.append("le")
+        elif word == "of" and out and out[-1] in _UNIT_WORDS and nxt in _FRENCH_MONTHS:
+            out.append("de")  # "the first week of May": première semaine de mai
         elif word in ("the", "of", "on"):
             continue
         elif word in ("a", "an") and last_number >= 0:
             out.append("par")  # "$350 a day": 350 dollars par jour
         elif word in _FRENCH_MONTHS and (word not in ("may", "mar") or kind is Kind.DATE):
-            out.append(_FRENCH_MONTHS[word])
+            month = _FRENCH_MONTHS[word]
+            if out[-1:] == ["de"] and month[0] in "aeio":
+                out[-1:] = [f"d'{month}"]  # "de août": d'août
+            else:
+                out.append(month)
         elif word in _FRENCH_COUNTS:
             last_number = len(out)
             out.append(_FRENCH_COUNTS[word])

@@ -630,7 +630,8 @@ def test_spans_of_news_shapes() -> None:
         "Les livraisons commenceront au premier trimestre 2025, en mars, pour 105 000 euros "
         "selon Claire Hammond ; 1,6 milliard d'euros et 1,200 jobs by June 5, 2024, in Q1 "
         "2025, after 30 months, en 6 minutes et 46,874 secondes. Mais ce n'est pas tout. "
-        "GDP: 191.766 billion PLN; 150 000 SUV."
+        "GDP: 191.766 billion PLN; 150 000 SUV. Held on the last weekend of September, la "
+        "première semaine de mai, au début de l'année 2026."
     )
     spans = {(s.kind, s.text) for s in find_spans(text)}
     assert spans >= {
@@ -646,6 +647,9 @@ def test_spans_of_news_shapes() -> None:
         (Kind.DURATION, "6 minutes et 46,874 secondes"),
         (Kind.MONEY, "191.766 billion PLN"),  # a currency's code
         (Kind.NUMBER, "150 000"),  # a model's name is no currency
+        (Kind.DATE, "last weekend of September"),  # not "September" alone
+        (Kind.DATE, "première semaine de mai"),
+        (Kind.DATE, "début de l'année 2026"),
     }
     assert not any(s.text.startswith("Mai") for s in find_spans(text))  # "Mais" is no month
     for s in find_spans(text):
@@ -709,6 +713,9 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("lundi 3 mai", Kind.DATE, "Monday 3 May"),
         ("le 30 mai dernier", Kind.DATE, "30 May"),
         ("au dernier trimestre", Kind.DATE, "in the last quarter"),
+        ("le dernier week-end de septembre", Kind.DATE, "the last weekend of September"),
+        ("la première semaine de mai", Kind.DATE, "the first week of May"),
+        ("début de l'année 2025", Kind.DATE, "the beginning of 2025"),
         # A figure's or a date's bounds (`with_bound`), never "in less than" for "au moins".
         ("au moins 500", Kind.NUMBER, "at least 500"),
         ("au minimum 75 000 euros", Kind.MONEY, "at least €75,000"),
@@ -749,6 +756,8 @@ def test_a_french_short_answer_in_english(short: str, kind: Kind | None, english
         ("mid-2025", Kind.DATE, "mi-2025"),
         ("the 1990s", Kind.DATE, "les années 1990"),
         ("between 2010 and 2015", Kind.DATE, "entre 2010 et 2015"),
+        ("the first week of May 2024", Kind.DATE, "première semaine de mai 2024"),
+        ("the last weekend of April", Kind.DATE, "dernier week-end d'avril"),
         ("$1.6 billion", Kind.MONEY, "1,6 milliard de dollars"),
         ("€2 million", Kind.MONEY, "2 millions d'euros"),
         ("$26,750", Kind.MONEY, "26 750 dollars"),
