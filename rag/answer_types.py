@@ -620,6 +620,7 @@ _FRENCH_UNITS = {
     **dict.fromkeys(["gigawatt", "gigawatts"], ("gigawatt", "gigawatts")),
     **dict.fromkeys(["horsepower", "hp"], ("cheval", "chevaux")),
 }  # fmt: skip
+#: Every French unit, singular and plural: "of" after one and before a month is "de".
 _UNIT_WORDS = frozenset(w for pair in _FRENCH_UNITS.values() for w in pair)
 #: A currency: its French name, and with "de" after a scale ("1,6 milliard de dollars").
 _FRENCH_CURRENCIES = {
