@@ -486,6 +486,8 @@ def in_english(short: str, kind: Kind | None) -> str | None:
             out.append("by")
         elif token.lower() == "dès":  # folded, the article "des"
             out.append("from")
+        elif word in _LAST_NEXT and out and out[-1] in _UNITS_EN and not counted:
+            out[-1] = f"{_LAST_NEXT[word]} {out[-1]}"  # "le mois dernier": last month
         elif word in _SKIPPED or (word in ("dernier", "derniere") and nxt not in _UNITS):
             continue  # "le 30 mai dernier": 30 May ("le dernier trimestre" keeps it)
         elif word in _MONTHS_FOLDED and (word != "sept" or kind is Kind.DATE):
@@ -505,10 +507,23 @@ def in_english(short: str, kind: Kind | None) -> str | None:
             return None
         out[last_number] = currency + out[last_number]
     english = " ".join(out).replace("mid- ", "mid-")
+    for wrong, right in _ENGLISH_IDIOMS:
+        english = wrong.sub(right, english)
     return english if english and english != short else None
 
 
+#: Word-by-word renderings English says otherwise: "à la fin de l'année" is "at the end of
+#: the year", not "to the end of year"; "à la mi-juin" is "in mid-June".
+_ENGLISH_IDIOMS = [
+    (re.compile(r"\b(?:in|to) (?=the (?:beginning|end) of\b)"), "at "),
+    (re.compile(r"\bto (?=mid-)"), "in "),
+    (re.compile(r"\b(of|by) (year|month|week)\b"), r"\1 the \2"),
+]
+
+
 _COUNTS = frozenset(en for en, n in _CARDINALS.values() if n > 1) | {"a few", "several"}
+_UNITS_EN = frozenset(one for one, _ in _UNITS.values())
+_LAST_NEXT = {"dernier": "last", "derniere": "last", "prochain": "next", "prochaine": "next"}
 
 
 #: The English words that open and join the two dates of a French span of time, by the word

@@ -716,6 +716,13 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("le dernier week-end de septembre", Kind.DATE, "the last weekend of September"),
         ("la première semaine de mai", Kind.DATE, "the first week of May"),
         ("début de l'année 2025", Kind.DATE, "the beginning of 2025"),
+        # Said as English says it, not word by word ("to the end of year", "month").
+        ("à la fin de l'année", Kind.DATE, "at the end of the year"),
+        ("au début du mois de mars", Kind.DATE, "at the beginning of March"),
+        ("à la mi-juin", Kind.DATE, "in mid-June"),
+        ("le mois dernier", Kind.DATE, "last month"),
+        ("l'an dernier", Kind.DATE, "last year"),
+        ("la semaine prochaine", Kind.DATE, "next week"),
         # A figure's or a date's bounds (`with_bound`), never "in less than" for "au moins".
         ("au moins 500", Kind.NUMBER, "at least 500"),
         ("au minimum 75 000 euros", Kind.MONEY, "at least €75,000"),
