@@ -519,7 +519,8 @@ def _in_question(span: Span, question: Question) -> bool:
     made of them and a role ("PDG de Xiaomi" for "Qui dirige Xiaomi ?"), not one with words
     of its own ("Automotive News Europe" for "Which publication reported that Xiaomi is ready
     to absorb losses in Europe?")."""
-    role = span.kind is Kind.NAME
-    return bool(words := terms(span.text)) and all(
-        w in question.weights or w in question.entities or (role and w in _ROLES) for w in words
+    words = terms(span.text)
+    roles = _ROLES if span.kind is Kind.NAME else frozenset()
+    return bool(words) and all(
+        w in question.weights or w in question.entities or w in roles for w in words
     )
