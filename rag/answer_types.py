@@ -488,6 +488,10 @@ def in_english(short: str, kind: Kind | None) -> str | None:
             out.append("from")
         elif word in _LAST_NEXT and out and out[-1] in _UNITS_EN and not counted:
             out[-1] = f"{_LAST_NEXT[word]} {out[-1]}"  # "le mois dernier": last month
+        elif word in _LAST_NEXT and out and out[-1] in _ENGLISH_MONTHS and last_number < 0:
+            out[-1] = f"{_LAST_NEXT[word]} {out[-1]}"  # "novembre dernier": last November
+            if out[-2:-1] == ["in"]:
+                del out[-2]  # "en novembre dernier": last November
         elif word in _SKIPPED or (word in ("dernier", "derniere") and nxt not in _UNITS):
             continue  # "le 30 mai dernier": 30 May ("le dernier trimestre" keeps it)
         elif word in _MONTHS_FOLDED and (word != "sept" or kind is Kind.DATE):
@@ -523,6 +527,7 @@ _ENGLISH_IDIOMS = [
 
 _COUNTS = frozenset(en for en, n in _CARDINALS.values() if n > 1) | {"a few", "several"}
 _UNITS_EN = frozenset(one for one, _ in _UNITS.values())
+_ENGLISH_MONTHS = frozenset(_MONTHS_FOLDED.values())
 _LAST_NEXT = {"dernier": "last", "derniere": "last", "prochain": "next", "prochaine": "next"}
 
 
@@ -772,6 +777,12 @@ _DAY_WITHOUT_YEAR = re.compile(
     rf"(?:(?<![\w-])(?P<day>{_DAY})\s+(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>{_DAY})\b)"
     r"(?!,?\s*\d)(?P<when>\s+(?i:derni(?:er|[èe]re)s?|prochaine?s?|last|next)\b)?"
 )
+#: A month named by its place from the article's, with no day before it nor year after it
+#: ("en novembre dernier", "last November", "juin prochain").
+_MONTH_WITHOUT_YEAR = re.compile(
+    rf"(?<![\w-])(?<!\d\s)(?<!\der\s)(?:(?P<det>(?i:last|next))\s+(?P<month>{_MONTH})"
+    rf"|(?P<month2>{_MONTH})\s+(?P<when>(?i:derni(?:er|[èe]re)|prochaine?)))(?![\w-])(?!,?\s*\d)"
+)
 _WEEKDAYS = {
     name.lower(): n for names in (_WEEKDAYS_FR, _WEEKDAYS_EN) for n, name in enumerate(names)
 }
@@ -811,7 +822,9 @@ def dated(shown: str, published: str | None, sentence: str = "", at: int = 0) ->
     before it for "dernier" / "last", after it for "prochain" / "next" ("le 30 mai dernier"
     in an article of 2019-06-02 -> "le 30 mai 2019"; "20 December" of 2020-01-05 -> "20
     December 2019"); a weekday or "hier" / "demain" becomes that day ("mardi" of 2019-06-20
-    -> "mardi 18 juin 2019", "yesterday" -> "Wednesday, June 19, 2019"). A weekday alone is
+    -> "mardi 18 juin 2019", "yesterday" -> "Wednesday, June 19, 2019"); a month named as
+    the last or the next takes its year ("en novembre dernier" of 2020-04-03 -> "en novembre
+    2019", "next March" -> "March 2021"). A weekday alone is
     one of the week before the article, or of the week after it when the verb that governs
     it in `sentence` (where the short answer starts at `at`) speaks of the future ("sera jugé
     mardi"; see `_speaks_of_future`). As is when the article has no date."""
@@ -862,7 +875,17 @@ def dated(shown: str, published: str | None, sentence: str = "", at: int = 0) ->
             return f"{m.string[m.start() : m.end('month')]} {year}"
         return f"{m.string[m.start() : m.end('day2')]}, {year}"  # "May 30, 2019"
 
-    return _DAY_WITHOUT_YEAR.sub(yearly, _RELATIVE_DAY.sub(relative, shown))
+    def monthly(m: re.Match[str]) -> str:
+        name = m["month"] or m["month2"]
+        month = MONTHS.get(fold(name).rstrip("."), 0)
+        if fold(m["det"] or m["when"]).startswith(("dernier", "last")):
+            year = day_of.year - (month >= day_of.month)
+        else:
+            year = day_of.year + (month <= day_of.month)
+        return f"{name} {year}"
+
+    days = _DAY_WITHOUT_YEAR.sub(yearly, _RELATIVE_DAY.sub(relative, shown))
+    return _MONTH_WITHOUT_YEAR.sub(monthly, days)
 
 
 def _speaks_of_future(sentence: str, at: int) -> bool:

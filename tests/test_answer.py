@@ -721,6 +721,9 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("au début du mois de mars", Kind.DATE, "at the beginning of March"),
         ("à la mi-juin", Kind.DATE, "in mid-June"),
         ("le mois dernier", Kind.DATE, "last month"),
+        ("en novembre dernier", Kind.DATE, "last November"),
+        ("juin prochain", Kind.DATE, "next June"),
+        ("en novembre 2019", Kind.DATE, "in November 2019"),
         ("l'an dernier", Kind.DATE, "last year"),
         ("la semaine prochaine", Kind.DATE, "next week"),
         # A figure's or a date's bounds (`with_bound`), never "in less than" for "au moins".
@@ -824,10 +827,19 @@ def test_a_french_question_over_english_news_gets_its_figure_in_french(news: Eng
             "2018-08-01",
             "du 31 août 2018 au 2 septembre 2018",
         ),
+        # A month named as the last or the next: the year that makes it so.
+        ("en novembre dernier", "2020-04-03", "en novembre 2019"),
+        ("en février dernier", "2020-04-03", "en février 2020"),
+        ("last November", "2020-04-03", "November 2019"),
+        ("juin prochain", "2020-04-03", "juin 2020"),
+        ("next March", "2020-04-03", "March 2021"),
+        ("avril dernier", "2020-04-03", "avril 2019"),  # this very month is "ce mois-ci"
         # A year already, no day, no date for the article, no such day: as is.
         ("March 5, 2020", "2021-01-01", "March 5, 2020"),
         ("5 mars 2020", "2021-01-01", "5 mars 2020"),
         ("30 May", None, "30 May"),
+        ("novembre dernier", None, "novembre dernier"),
+        ("novembre 2019", "2020-04-03", "novembre 2019"),
         ("mardi", None, "mardi"),
         ("le 31 février", "2019-06-01", "le 31 février"),
     ],
