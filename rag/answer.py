@@ -340,10 +340,13 @@ def _shown(q: Question, cand: Candidate) -> str | None:
 
 def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:
     """When other dated articles answer the question as surely as `best` (support at least
-    the threshold, a short answer of their own) with another figure, `best` and up to
-    OTHER_FIGURES of them, newest first: a figure that changed over time (a target raised,
-    a forecast revised) is shown with each date rather than picked silently. Else []."""
-    if best.short is None or not day_number(best.hit.date):
+    the threshold, a short answer of their own) with another figure of the same kind (a
+    date, number, amount or duration), `best` and up to OTHER_FIGURES of them, newest first:
+    a figure that changed over time (a target raised, a forecast revised) is shown with each
+    date rather than picked silently. Else []. Not names: two articles naming two people for
+    "Who founded Tesla?" give two answers, one of them wrong, not a name that changed."""
+    kinds = _figure_kinds(best)
+    if not kinds or not day_number(best.hit.date):
         return []
     seen = {_figure(best)}
     articles = {best.hit.article_id, *(copy.article_id for copy in best.hit.also)}
@@ -354,6 +357,7 @@ def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:
         figure = _figure(cand)
         if (
             figure is None
+            or not kinds & _figure_kinds(cand)
             or figure in seen
             or cand.hit.article_id in articles
             or day_number(cand.hit.date) in (None, day_number(best.hit.date))
@@ -375,8 +379,7 @@ def _revision(best: Candidate) -> tuple[int, int, int, int] | None:
     figure's (the first of that kind at most REVISION_REACH characters after a cue:
     "augmenté à 120 000"; not "32 ans" revised by "l'amende portée à 33,3 milliards"). None
     otherwise."""
-    short = short_text(best)
-    kinds = {sp.kind for sp in find_spans(short or "") if sp.kind is not Kind.NAME}
+    kinds = _figure_kinds(best)
     if not kinds:
         return None
     hit = best.hit
@@ -403,6 +406,12 @@ def _extended(best: Candidate, revision: tuple[int, int, int, int]) -> Candidate
     hit, end = best.hit, revision[1]
     text = hit.text[best.start - hit.start : end - hit.start]
     return replace(best, end=end, text=text, short=revision[2:], clause=None)
+
+
+def _figure_kinds(cand: Candidate) -> set[Kind]:
+    """The kinds of figure (date, number, amount, duration: not a name) in `cand`'s short
+    answer."""
+    return {sp.kind for sp in find_spans(short_text(cand) or "") if sp.kind is not Kind.NAME}
 
 
 def _figure(cand: Candidate) -> str | None:

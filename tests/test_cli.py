@@ -277,6 +277,35 @@ def test_a_figure_that_changed_is_shown_with_each_date_newest_first(
     assert "[2] Xiaomi fixe son objectif (xiaomi-mars.md, 2024-03-28, " in capsys.readouterr().out
 
 
+TWO_NAMES = {
+    "tesla-million.md": "---\ntitle: Tesla fête son millionième véhicule\ndate: 2020-03-10\n---\n"
+    "Elon Musk a publié sur Twitter l'image du millionième véhicule produit par Tesla, une Model "
+    "Y. L'entreprise fondée en 2003 par Martin Eberhard et Marc Tarpenning a intégré Elon Musk "
+    "à partir de 2004. La Model S est produite depuis 2012.\n",
+    "tesla-croate.md": "---\ntitle: L'UE présente Tesla comme un Croate\ndate: 2020-05-08\n---\n"
+    "Selon Belgrade, l'UE a présenté Tesla comme un « célèbre Croate » sur son site pour enfants. "
+    "Nikola Tesla, un Serbe de Croatie né en 1856, a donné son nom au constructeur de voitures "
+    "électriques fondé en Californie.\n",
+}
+
+
+def test_two_names_in_two_dated_articles_are_not_a_figure_that_changed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, embedder: Embedder
+) -> None:
+    """A newer article naming someone else is not a revision: the best answer stays first,
+    alone (it was shown under the newer article's "Nikola Tesla", as an "Earlier" answer)."""
+    root = tmp_path / "names"
+    root.mkdir()
+    for name, text in TWO_NAMES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    dirs = ["--articles", str(root), "--index", str(tmp_path / "names-index")]
+    run(capsys, "index", *dirs)
+    _, [ans] = run(capsys, "ask", "Qui a fondé Tesla ?", "--json", *dirs)
+    assert ans["answer"].startswith("Martin Eberhard et Marc Tarpenning — «"), ans["answer"]
+    assert "Earlier" not in ans["answer"]
+    assert [c["article"] for c in ans["citations"]] == ["tesla-million.md"]
+
+
 WIRE = (
     "Le constructeur chinois BYD ouvrira sa première usine européenne à Szeged, en Hongrie, "
     "en 2025, a annoncé l'entreprise vendredi. L'usine produira 200 000 voitures électriques "
