@@ -4,11 +4,12 @@ A question is analysed once (`analyse`: its terms, its names and numbers, the ki
 expects, its language, and for a follow-up the earlier question it continues). Every sentence
 of the hits is a `Candidate`. Two rules (`_gate`) rule a sentence out before the reader sees
 it, whatever it would say:
-- `absent`: the question names something (a model code such as "YU7", or, in the article's
-  own language, a name such as "Rivian") that neither the passage, its title nor its article
-  holds: the sentence is about something else, however well it answers the question's shape
-  (a name of 5 letters or more also matches with one typo, "Moncalm" for "Montcalm"; one of
-  1-2 letters, "JO", is not asked for: the article may write it out);
+- `absent`: the question names something (a model code such as "YU7", a year, or, in the
+  article's own language, a name such as "Rivian") that neither the passage, its title nor
+  its article holds (a year also counts as held when the article is dated within a year of
+  it: "l'an dernier"): the sentence is about something else, however well it answers the
+  question's shape (a name of 5 letters or more also matches with one typo, "Moncalm" for
+  "Montcalm"; one of 1-2 letters, "JO", is not asked for: the article may write it out);
 - `type`: the question wants a date, a number, an amount, a duration or a name and the
   sentence has none (answer shapes from `rag.answer_types`).
 Of the `PREFILTER` that look best without the reader (their stored vector's cosine with the
@@ -102,6 +103,7 @@ _CODE = re.compile(
 )
 
 
+_YEAR = re.compile(r"1[5-9]\d\d|20\d\d")
 _WH = re.compile(
     r"(?i)\b(when|where|who|whom|whose|what|which|why|how(?: many| much| long| old)?|quand|où"
     r"|qui|quel(?:le)?s?|combien|comment|pourquoi)\b"
@@ -397,15 +399,38 @@ def _gate(
     if question.kind and not any(sp.kind in ACCEPTS[question.kind] for sp in cand.spans):
         return "type", frozenset()
     hit = cand.hit
-    needed = question.codes | (
-        _names(question) if not _other_language(question, hit) else frozenset()
+    years = _years(question)
+    needed = (
+        question.codes
+        | years
+        | (_names(question) if not _other_language(question, hit) else frozenset())
     )
-    held = set(terms(f"{hit.title}\n{hit.text}"))
+    held = set(terms(f"{hit.title}\n{hit.text}")) | _years_near(hit.date)
     missing = {t for t in needed if not _held(t, held, question.codes)}
     if missing:
         held = set(terms(article_text(hit.article_id) or ""))
         missing = {t for t in missing if not _held(t, held, question.codes)}
+    if years - missing:  # one is enough: "en 1996-1997" written "1996-97", "entre 2004 et 2005"
+        missing -= years
     return ("absent" if missing else None), frozenset(missing)
+
+
+def _years(question: Question) -> frozenset[str]:
+    """The years a question about a fact names ("How many R1T did Rivian deliver in 2022?"):
+    the same in every language. None for a question whose period is a publication window
+    ("News about Tesla since 2020"): the search already keeps to it."""
+    if question.period:
+        return frozenset()
+    return frozenset(e for e in question.entities if _YEAR.fullmatch(e))
+
+
+def _years_near(date: str | None) -> set[str]:
+    """The years an article of `date` may speak of without writing them: its own, and the one
+    before or after ("l'an dernier", "next year")."""
+    if not date or not _YEAR.fullmatch(date[:4]):
+        return set()
+    year = int(date[:4])
+    return {str(year - 1), str(year), str(year + 1)}
 
 
 def _held(term: str, words: set[str], codes: frozenset[str]) -> bool:

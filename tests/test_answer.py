@@ -952,6 +952,26 @@ def test_a_day_named_by_the_article_date_is_answered_with_its_date(
     assert ans.text.startswith(f"{shown} — «") and span in ans.citations[0].quote
 
 
+def test_a_year_the_article_does_not_speak_of_is_absent(tmp_path: Path, embedder: Embedder) -> None:
+    """A question about a fact of a year gets no answer from an article that neither names
+    that year nor is dated within a year of it ("How many R1T pickups did Rivian deliver in
+    2022?" was answered "7" from an article of 2019 on the R1T's 7 seats). An article of
+    2019-06-20 speaks of 2019 without writing it ("le 30 mai dernier")."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "verdict.md").write_text(DATED, encoding="utf-8")
+    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
+    engine.sync()
+    ans = ask(engine, "Quand le tribunal de Lyon a-t-il rendu son jugement en 2019 ?")
+    assert not ans.abstained and ans.span_shown == "le 30 mai 2019", ans.text
+    ans = ask(engine, "Quand le tribunal de Lyon a-t-il rendu son jugement en 2015 ?")
+    assert ans.abstained and "do not mention 2015" in ans.text, ans.text
+    ans = ask(engine, "What was the fine for the Saint-Priest plant in 2012?")
+    assert ans.abstained and "do not mention 2012" in ans.text, ans.text
+    ans = ask(engine, "When did the gas leak at the Saint-Priest plant happen in 2017?")
+    assert not ans.abstained and "mars 2017" in ans.citations[0].quote, ans.text
+
+
 def test_numbers_written_as_words_are_spans() -> None:
     text = "Six years of war; two million items, deux millions d'euros, en trois ans."
     spans = {(s.kind, s.text) for s in find_spans(text)}
