@@ -104,9 +104,11 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
     (
         Kind.NUMBER,
         [
-            r"\bhow (many|much|old|far|big|large|tall|high|long|fast|often|heavy|deep|wide)\b",
+            r"\bhow (many|much|old|far|big|large|tall|high|long|fast|often|heavy|deep|wide"
+            r"|powerful|quick|hot|cold)\b",
             r"\bcombien\b",
-            r"\b(what|which)( is| was| are| were)?( the)? (number|percentage|percent|proportion"
+            r"\b(what|which)( is| was| are| were)?( the| its| their)?( top| maximum| minimum"
+            r"| average| market| battery| total)? (number|percentage|percent|proportion"
             r"|share|amount|age|size"
             r"|population|speed|rate|temperature|capacity|power|range|distance|weight)\b",
             r"\bquel(le)? (est )?(le |la |l')?(age|nombre|pourcentage|taux|proportion|part|somme"
@@ -278,6 +280,7 @@ def find_spans(text: str) -> list[Span]:
 #: Words before a figure that are part of what it says: "plus de 20 milliards", "about 500".
 _FIGURE_BOUND = re.compile(
     r"(?i:\b(?:(?:un peu |pas )?(?:plus|moins)|pr[èe]s|autour|au-del[àa])\s+(?:de\s+|d['’])"
+    r"|\b(?:sup|inf)[ée]rieure?s?\s+(?:[àa]|aux?)\s+"
     r"|\b(?:environ|presque|quelque|quasiment|pratiquement|[àa] peine|au moins|au plus"
     r"|au minimum|au maximum|jusqu['’][àa]|about|around|approximately|roughly|nearly|almost"
     r"|some|(?:just |well )?(?:over|under)|(?:more|less|fewer) than|at (?:least|most)|up to"
@@ -416,6 +419,13 @@ _ENGLISH_PAIRS = {
     ("pas", "plus"): "no more than", ("un", "peu"): "a little", ("a", "peine"): "barely",
     ("a", "partir"): "from", ("jusqu", "a"): "up to", ("jusqu", "au"): "until",
     ("jusqu", "en"): "until",
+    # "supérieure au million": more than 1 million; "inférieur à 500": less than 500
+    **{
+        (f"{side}{ending}", to): f"{than}{' 1' if to == 'au' else ''}"
+        for side, than in (("superieur", "more than"), ("inferieur", "less than"))
+        for ending in ("", "e", "s", "es")
+        for to in ("a", "au", "aux")
+    },
 }  # fmt: skip
 _SKIPPED = word_set("le la les l du de d des")  # articles and "of": English word order says it
 _TOKEN = re.compile(

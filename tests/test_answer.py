@@ -579,6 +579,10 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("Combien de voitures Xiaomi a-t-il vendues ?", Kind.NUMBER),  # cars, not euros
         ("What is Xiaomi's delivery target for 2024?", Kind.NUMBER),
         ("Quel est l'objectif de livraisons de Xiaomi ?", Kind.NUMBER),
+        ("How powerful is the motor of the Reevo bike?", Kind.NUMBER),
+        ("What is the top speed of the Apex AP-0?", Kind.NUMBER),
+        ("What market share did electric vehicles reach?", Kind.NUMBER),
+        ("What is the top company in Europe?", None),  # "top" makes no number of it
         ("How long did the strike last?", Kind.DURATION),
         ("How long was Warsaw occupied by Germany?", Kind.DURATION),
         ("Who is the CEO of Voltaris?", Kind.NAME),
@@ -664,6 +668,8 @@ def test_spans_of_news_shapes() -> None:
         ("un budget d'environ 20 millions d'euros", "environ 20 millions d'euros"),
         ("L'abonnement coûte au minimum 75 000 euros.", "au minimum 75 000 euros"),
         ("It sold more than 2,000 cars.", "more than 2,000"),
+        ("une production supérieure au million de véhicules", "supérieure au million"),
+        ("un budget inférieur à 500 euros", "inférieur à 500 euros"),
         ("It was the capital until 1796.", "until 1796"),
         ("La ligne ouvrira avant 2025.", "avant 2025"),
         ("Les travaux dureront à partir d'avril.", "à partir d'avril"),
@@ -730,6 +736,8 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("au moins 500", Kind.NUMBER, "at least 500"),
         ("au minimum 75 000 euros", Kind.MONEY, "at least €75,000"),
         ("plus de 20 milliards d'euros", Kind.MONEY, "more than €20 billion"),
+        ("supérieure au million", Kind.NUMBER, "more than 1 million"),
+        ("inférieur à 500 euros", Kind.MONEY, "less than €500"),
         # A span of time (`date_range`): "au" between two dates is "to", not "in".
         ("du 4 août 1915 au 1er mai 1918", Kind.DURATION, "from 4 August 1915 to 1 May 1918"),
         ("de 2015 à 2018", Kind.DURATION, "from 2015 to 2018"),
