@@ -237,7 +237,7 @@ def compose(reading: Reading) -> Answer:
         citations = [c for c, _ in _verified(reading, [(c, c.start, c.end) for c in closest])]
         return Answer(
             q.text,
-            _abstention_text(q, closest),
+            _abstention_text(q, closest, early=any(c.gate == "early" for c in ranked)),
             abstained=True,
             citations=citations,
             hits=hits,
@@ -460,12 +460,17 @@ def _latest(reading: Reading) -> Answer | None:
     )
 
 
-def _abstention_text(q: Question, closest: list[Candidate]) -> str:
+def _abstention_text(q: Question, closest: list[Candidate], *, early: bool = False) -> str:
+    """Why there is no answer, as far as the rules tell: a name the closest passages lack,
+    articles published before what the question asks happened (`early`), no date or figure
+    where one is asked for."""
     said = f"{_dont_say(q)}."
     absent = closest[0].missing if closest and closest[0].gate == "absent" else frozenset()
     named = [w for w in re.findall(r"[\w’'.-]*\w", q.text) if set(terms(w)) & absent]
     if named:
         said = f"{_dont_say(q)}: the closest passages do not mention {', '.join(named)}."
+    elif early:
+        said = f"{_dont_say(q)}: the closest passages were published before {q.happened}."
     elif q.kind and not any(sp.kind in ACCEPTS[q.kind] for c in closest for sp in c.spans):
         said = f"{_dont_say(q)}: none of the closest passages gives {NOUNS[q.kind]}."
     return f"{said} The closest passages are below (closest, not an answer)."

@@ -820,6 +820,24 @@ _PAST = re.compile(
     r"(?:é|ée|és|ées|i|is|ie|it|u|us|ue|ert|ort)\b"
     r"|\b(?:was|were|had|has|have|did|said|(?!scheduled|planned|expected)\w+ed)\b"
 )
+# A French question's inverted past: "a-t-il vendu", "ont-ils livré", "était-elle".
+_PAST_ASKED = re.compile(
+    r"(?i)\b(?:a|ont|avait|avaient|[ée]tait|[ée]taient)-(?:t-)?(?:il|elle|ils|elles|on)\b"
+)
+
+
+# "What was the price...": a state, which an article may announce before its period.
+_COPULA = re.compile(r"(?i)\b(?:was|were|is|are)\s+(?:the|a|an|its|their|his|her)\b")
+
+
+def asks_about_past(question: str) -> bool:
+    """Whether the question asks about something that happened ("How many cars did Tesla sell
+    in 2019?", "Combien Tesla a-t-il vendu de voitures ?"), not what will happen or what
+    something was ("What was the price in 2019?": a price may be announced before)."""
+    if _FUTURE.search(question):
+        return False
+    return bool(_PAST.search(_COPULA.sub(" ", question)) or _PAST_ASKED.search(question))
+
 
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"«»]*[A-ZÀÂÇÉÈÊÎÔ])|[;\"«»“”]")
 #: "le dimanche", "du lundi au vendredi", "every Monday": any such day, not one.

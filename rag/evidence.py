@@ -2,7 +2,7 @@
 
 A question is analysed once (`analyse`: its terms, its names and numbers, the kind of answer it
 expects, its language, and for a follow-up the earlier question it continues). Every sentence
-of the hits is a `Candidate`. Two rules (`_gate`) rule a sentence out before the reader sees
+of the hits is a `Candidate`. Three rules (`_gate`) rule a sentence out before the reader sees
 it, whatever it would say:
 - `absent`: the question names something (a model code such as "YU7", a year, or, in the
   article's own language, a name such as "Rivian") that neither the passage, its title nor
@@ -11,7 +11,10 @@ it, whatever it would say:
   question's shape (a name of 5 letters or more also matches with one typo, "Moncalm" for
   "Montcalm"; one of 1-2 letters, "JO", is not asked for: the article may write it out);
 - `type`: the question wants a date, a number, an amount, a duration or a name and the
-  sentence has none (answer shapes from `rag.answer_types`).
+  sentence has none (answer shapes from `rag.answer_types`);
+- `early`: the question asks what happened in a period it names with its year ("By how much
+  did the car market fall in March 2020?") and the article was published before that period
+  began: it may forecast it, not report it.
 Of the `PREFILTER` that look best without the reader (their stored vector's cosine with the
 question, plus the share of the question's words they hold), the `READ` best that no rule
 rules out are read by the trained reader (`rag.reader`), which gives each its calibrated
@@ -39,6 +42,7 @@ from rag.answer_types import (
     ACCEPTS,
     Kind,
     Span,
+    asks_about_past,
     date_range,
     expected_kind,
     find_spans,
@@ -52,6 +56,7 @@ from rag.text import (
     asks_for_recent,
     balanced,
     detect_language,
+    fact_period,
     fold,
     named_period,
     question_language,
@@ -133,6 +138,9 @@ class Question:
     news: bool = False  # asks what was published ("news about Tesla"), not for a fact
     period: Published | None = None  # the publication window it names ("depuis mars")
     follow_up: bool = False  # it continues the previous question, whose words `search` adds
+    #: For a question about what happened in a period ("How many R1T did Rivian deliver in
+    #: 2022?"), the period's first day: an article published before it cannot report it.
+    happened: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +158,7 @@ class Candidate:
     support: float = 0.0  # calibrated chance that the sentence answers; 0 when gated
     short: tuple[int, int] | None = None  # the reader's short answer, article offsets
     short_confidence: float = 0.0
-    gate: str | None = None  # why the sentence cannot be the answer: "absent" or "type"
+    gate: str | None = None  # why the sentence cannot be the answer: "absent", "early", "type"
     missing: frozenset[str] = frozenset()  # for "absent": the question's terms it lacks
     #: Article offsets of the clause the reader says answers, when a long sentence read clause
     #: by clause has one it prefers to the whole (`read_clauses`): what is quoted.
@@ -170,6 +178,7 @@ def analyse(
     if named := named_period(question, today or dt.date.today()):
         period = Published(named.since, named.until)
         question = " ".join(f"{question[: named.start]} {question[named.end :]}".split())
+    fact = fact_period(question)
     own = terms(question)
     search, inherited, kind = question, [], expected_kind(question)
     follow_up = bool(previous) and _is_followup(question, own)
@@ -202,6 +211,7 @@ def analyse(
         asks_for_news(asked),
         period,
         follow_up,
+        fact.since if fact and not period and asks_about_past(asked) else None,
     )
 
 
@@ -394,11 +404,13 @@ def _other_language(question: Question, hit: Hit) -> bool:
 def _gate(
     question: Question, cand: Candidate, article_text: Callable[[str], str | None]
 ) -> tuple[str | None, frozenset[str]]:
-    """The rule that rules the sentence out ("type" or "absent", module docstring) or None,
+    """The rule that rules the sentence out ("type", "early" or "absent", module docstring) or None,
     and for "absent" the question's terms its article lacks."""
     if question.kind and not any(sp.kind in ACCEPTS[question.kind] for sp in cand.spans):
         return "type", frozenset()
     hit = cand.hit
+    if question.happened and hit.date and hit.date < question.happened:
+        return "early", frozenset()
     years = _years(question)
     needed = (
         question.codes

@@ -437,6 +437,19 @@ def named_period(question: str, today: dt.date) -> Period | None:
     return None
 
 
+def fact_period(question: str) -> Period | None:
+    """The period with its year that a question about a fact names ("How many cars did Tesla
+    sell in 2019?", "en mars 2020"), or None. A question about news names a publication window
+    instead (`named_period`)."""
+    if asks_for_recent(question):
+        return None
+    for m in _DURING.finditer(question):
+        bounds = _bounds(m, dt.date.today()) if m["year"] else None
+        if bounds:
+            return Period(bounds[0].isoformat(), bounds[1].isoformat(), m.start(), m.end())
+    return None
+
+
 def _bounds(m: re.Match[str], today: dt.date) -> tuple[dt.date, dt.date] | None:
     """The first and last day of the period a `_WHEN` match names, or None."""
     month = MONTHS.get(fold(m["month"] or ""))

@@ -21,6 +21,7 @@ from rag import evidence
 from rag.answer import Answer, answer, check_question, read
 from rag.answer_types import (
     Kind,
+    asks_about_past,
     date_range,
     dated,
     expected_kind,
@@ -978,6 +979,40 @@ def test_a_year_the_article_does_not_speak_of_is_absent(tmp_path: Path, embedder
     assert ans.abstained and "do not mention 2012" in ans.text, ans.text
     ans = ask(engine, "When did the gas leak at the Saint-Priest plant happen in 2017?")
     assert not ans.abstained and "mars 2017" in ans.citations[0].quote, ans.text
+
+
+def test_what_happened_in_a_period_is_not_answered_by_an_article_from_before_it(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """An article of 2019-06-20 can forecast 2020, not report it: "By how much did the car
+    market fall in March 2020?" was answered "€12,500" (a tax ceiling) from an article of
+    2019-12-30. What something was, or will be, may be said before."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "verdict.md").write_text(DATED, encoding="utf-8")
+    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
+    engine.sync()
+    ans = ask(engine, "How much was the Saint-Priest plant operator fined in 2019?")
+    assert not ans.abstained and ans.span == "250 000 euros", ans.text
+    ans = ask(engine, "How much was the Saint-Priest plant operator fined in 2020?")
+    assert ans.abstained, ans.text
+    assert "the closest passages were published before 2020-01-01" in ans.text
+
+
+@pytest.mark.parametrize(
+    ("question", "past"),
+    [
+        ("By how much did the car market fall in March 2020?", True),
+        ("How many cars were sold in 2019?", True),
+        ("Combien de voitures Tesla a-t-il vendues en 2019 ?", True),
+        ("Combien Tesla a livré de voitures en 2019 ?", True),
+        ("When will Xiaomi deliver in 2025?", False),
+        ("Quand les livraisons commenceront-elles en 2025 ?", False),
+        ("What was the price of the Model 3 in 2019?", False),  # a price is announced before
+    ],
+)
+def test_a_question_about_what_happened(question: str, past: bool) -> None:
+    assert asks_about_past(question) is past
 
 
 def test_numbers_written_as_words_are_spans() -> None:

@@ -401,7 +401,7 @@ def test_a_question_no_sentence_comes_near_answering_never_reaches_the_model(
     under the floor fitted with the calibration (`ask_above`): a small model would answer
     from it with something else."""
     stub.reply = lambda msgs: "Paul Girard won it [1]."
-    question = "Who won the football World Cup in 2018?"
+    question = "Who won the football World Cup?"  # (a year no article names would rule it out)
     best = read(question, llm_engine.searcher, llm_engine.reader).ranked[0]
     assert not best.gate and 0 < best.support < llm_engine.reader.card["ask_above"]
     ans = llm_engine.ask(question)
