@@ -15,10 +15,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
+from conftest import REVISED_TARGET, ROOT, SEED_ID, SEEDS, TEST_ARTICLES, make_engine
 
 from rag import evidence
-from rag.answer import Answer, answer, check_question, read
+from rag.answer import (
+    OTHER_FIGURE_SUPPORT,
+    Answer,
+    answer,
+    check_question,
+    differing_figures,
+    read,
+)
 from rag.answer_types import (
     Kind,
     asks_about_past,
@@ -1013,6 +1020,31 @@ def test_what_happened_in_a_period_is_not_answered_by_an_article_from_before_it(
 )
 def test_a_question_about_what_happened(question: str, past: bool) -> None:
     assert asks_about_past(question) is past
+
+
+def test_another_article_s_figure_is_shown_only_when_about_as_sure(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A figure from another dated article is shown beside the answer ("Earlier: ...") only
+    when the reader is about as sure of it (OTHER_FIGURE_SUPPORT of the best's support): a
+    less sure one was, in the archive, another model's date or a price asked as a deposit."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    for name, text in REVISED_TARGET.items():
+        (root / name).write_text(text, encoding="utf-8")
+    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
+    engine.sync()
+    reading = read(
+        "How many SU7 deliveries does Xiaomi target for 2024?", engine.searcher, engine.reader
+    )
+    best, other = reading.ranked[:2]
+    assert other.support >= OTHER_FIGURE_SUPPORT * best.support  # as shipped: both shown
+    both = ["xiaomi-juillet.md", "xiaomi-mars.md"]  # newest first
+    assert [c.hit.article_id for c in differing_figures(reading, best)] == both
+    for share, shown in ((0.9, both), (0.7, [])):
+        ranked = [best, replace(other, support=share * best.support), *reading.ranked[2:]]
+        figures = differing_figures(replace(reading, ranked=ranked), best)
+        assert [c.hit.article_id for c in figures] == shown, share
 
 
 def test_numbers_written_as_words_are_spans() -> None:
