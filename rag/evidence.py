@@ -4,8 +4,9 @@ A question is analysed once (`analyse`: its terms, its names and numbers, the ki
 expects, its language, and for a follow-up the earlier question it continues). Every sentence
 of the hits is a `Candidate`. Three rules (`_gate`) rule a sentence out before the reader sees
 it, whatever it would say:
-- `absent`: the question names something (a model code such as "YU7", a year, or, in the
-  article's own language, a name such as "Rivian") that neither the passage, its title nor
+- `absent`: the question names something (a model code such as "YU7", a year, or a name
+  such as "Rivian": in another language than the article's, only a name the best passage
+  writes as the question does, `_written_alike`) that neither the passage, its title nor
   its article holds (a year also counts as held when the article is dated within a year of
   it: "l'an dernier"): the sentence is about something else, however well it answers the
   question's shape (a name of 5 letters or more also matches with one typo, "Moncalm" for
@@ -32,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -119,6 +120,12 @@ _FOLLOWUP_LEAD = re.compile(
 )
 # Capitalised in questions, but roles rather than names: they are not matched as entities.
 _ROLES = word_set("ceo coo cfo cto pdg dg drh president ministre minister")
+# English capitalises them, French does not ("the French minister", "le ministre français"):
+# no names across the two languages, though a French text may hold one ("French Touch").
+_DEMONYMS = word_set(
+    "french english british german american chinese european japanese italian spanish "
+    "russian polish belgian swiss dutch canadian indian korean african asian arab israeli"
+)
 _PRONOUNS = word_set(
     "it its they them their he she him his her this that these those there il elle ils "
     "elles lui leur leurs celui celle ceux celles cela ça y"
@@ -273,8 +280,9 @@ def read_sentences(
     caches it: `rag.answer.read`)."""
     ruled: list[Candidate] = []
     chosen: list[Candidate] = []
+    shared = _written_alike(question, [c.hit for c in cands if c.rank == 0][:1])
     for c in sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))[:PREFILTER]:
-        gate, missing = _gate(question, c, article_text)
+        gate, missing = _gate(question, c, article_text, shared)
         if gate:
             ruled.append(replace(c, gate=gate, missing=missing))
         elif len(chosen) < READ and (
@@ -402,7 +410,10 @@ def _other_language(question: Question, hit: Hit) -> bool:
 
 
 def _gate(
-    question: Question, cand: Candidate, article_text: Callable[[str], str | None]
+    question: Question,
+    cand: Candidate,
+    article_text: Callable[[str], str | None],
+    shared: frozenset[str] = frozenset(),
 ) -> tuple[str | None, frozenset[str]]:
     """The rule that rules the sentence out ("type", "early" or "absent", module docstring) or None,
     and for "absent" the question's terms its article lacks."""
@@ -413,9 +424,7 @@ def _gate(
         return "early", frozenset()
     years = _years(question)
     needed = (
-        question.codes
-        | years
-        | (_names(question) if not _other_language(question, hit) else frozenset())
+        question.codes | years | (shared if _other_language(question, hit) else _names(question))
     )
     held = set(terms(f"{hit.title}\n{hit.text}")) | _years_near(hit.date)
     missing = {t for t in needed if not _held(t, held, question.codes)}
@@ -425,6 +434,19 @@ def _gate(
     if years - missing:  # one is enough: "en 1996-1997" written "1996-97", "entre 2004 et 2005"
         missing -= years
     return ("absent" if missing else None), frozenset(missing)
+
+
+def _written_alike(question: Question, hits: Iterable[Hit]) -> frozenset[str]:
+    """The question's names that the passages `hits` (the best one) write as the question
+    does, in the other language ("Reevo", "Precept"; not "Germany", which French writes
+    "Allemagne"): the same in both languages, so a passage in that language must hold them
+    too. Only the best passage's: any passage may quote a word of English ("London Stock
+    Exchange" for "London"), the one the search puts first is about what was asked."""
+    held: set[str] = set()
+    for hit in hits:
+        if _other_language(question, hit):
+            held.update(terms(f"{hit.title}\n{hit.text}"))
+    return frozenset(_names(question) & held - _DEMONYMS)
 
 
 def _years(question: Question) -> frozenset[str]:

@@ -44,6 +44,7 @@ from rag.engine import Engine
 from rag.errors import RagError
 from rag.evaluate import holds
 from rag.evidence import READ, READ_ALWAYS, analyse
+from rag.retrieval import Hit
 from rag.text import terms
 from rag.vectors import Published
 
@@ -362,6 +363,40 @@ def test_an_english_question_over_french_news_is_judged_as_the_french_one_would_
 def test_a_question_about_something_no_article_names_abstains(news: Engine, question: str) -> None:
     ans = ask(news, question)
     assert ans.abstained, ans.text
+
+
+PRECEPT = (
+    "Polestar dévoile le Precept, un concept qui n'annonce aucun modèle précis. Sa ligne "
+    "évoque l'album French Touch. Le Precept est une grande berline bicorps."
+)
+POLESTAR_2 = (
+    "La Polestar 2 est disponible à la commande. Sa batterie d'une capacité de 78 kWh lui "
+    "offre une autonomie de 470 km."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "gate"),
+    [
+        # "Precept" is written alike in the top French passage: a passage without it is about
+        # another car (in the archive: the Polestar 2's "golden ride" in bold).
+        ("What is the battery capacity of the Polestar Precept?", ("absent", {"precept"})),
+        # "French" is no name across languages, though a French passage holds "French Touch".
+        ("What is the battery capacity of the French Polestar 2?", (None, set())),
+    ],
+)
+def test_a_name_written_alike_in_the_other_language_is_asked_of_its_passages(
+    news: Engine, question: str, gate: tuple[str | None, set[str]]
+) -> None:
+    hits = [
+        Hit("p#0", "precept.md", "Polestar Precept", 0, len(PRECEPT), PRECEPT, 0.9, 0.8),
+        Hit("q#0", "polestar-2.md", "Polestar 2", 0, len(POLESTAR_2), POLESTAR_2, 0.8, 0.8),
+    ]
+    q = analyse(question)
+    cands = evidence.candidates(q, hits, news.searcher.embedder.embed_query(q.search))
+    ranked = evidence.read_sentences(q, cands, news.reader, lambda _: None)
+    [battery] = [c for c in ranked if "78 kWh" in c.text]
+    assert (battery.gate, set(battery.missing)) == gate
 
 
 @pytest.mark.parametrize(
