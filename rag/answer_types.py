@@ -149,6 +149,41 @@ def expected_kind(question: str) -> Kind | None:
     return None
 
 
+#: A measure a question asks for (its cue, folded) and the units that give it: "How much does
+#: the baby weigh?" is answered in kilograms, not "5 heures".
+_MEASURES = [
+    (
+        re.compile(r"\b(weigh\w*|weight|how heavy|poids|pese\w*|peser)\b"),
+        re.compile(
+            r"(?i)\d\s*(kg|kilo(gramme)?s?|g|grammes?|t|tonnes?|tons?|pounds?|lbs?|livres?)\b"
+        ),
+    ),
+    (
+        re.compile(r"\b(what( is| was)?( the| its)? (\w+ )?range|autonomie|how far)\b"),
+        re.compile(r"(?i)\d\s*(km|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?)\b"),
+    ),
+    (
+        re.compile(r"\b(speed|vitesse|how fast)\b"),
+        re.compile(r"(?i)\d\s*(km/h|kmh|mph|n(oe|œ)uds?|knots?)"),
+    ),
+    (
+        re.compile(r"\b(how powerful|what( is| was)?( the| its)? (\w+ )?power|puissance)\b"),
+        re.compile(
+            r"(?i)\d\s*(ch|cv|hp|bhp|kw|kilowatts?|w|watts?|chevaux|horsepower|mw|m[eé]gawatts?)\b"
+        ),
+    ),
+]
+
+
+def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
+    """Whether `text` gives the measure a question for a number asks for with its unit
+    ("3,190 kg" for "How much does the baby weigh?"); True when it asks for none."""
+    if kind is not Kind.NUMBER:
+        return True
+    folded = fold(question)
+    return all(unit.search(text) for cue, unit in _MEASURES if cue.search(folded))
+
+
 # -- spans -------------------------------------------------------------------------------------
 def _month_pattern(names: str, *, skip: frozenset[str] = frozenset()) -> str:
     """A full month name, or an abbreviation with its dot; accents optional ("fevrier")."""

@@ -47,6 +47,7 @@ from rag.answer_types import (
     date_range,
     expected_kind,
     find_spans,
+    gives_measure,
     with_bound,
 )
 from rag.reader import Reader
@@ -91,6 +92,7 @@ LEXICAL_WEIGHT = 0.1
 #: separates unanswerable questions weakly (docs/reader.md).
 SUPPORT_FEATURES = ("logit", "margin", "prefilter", "similarity")
 MARGIN_CAP = 5.0  # logits apart; a lone sentence has this margin
+UNIT_REACH = 12  # characters after a short answer where its unit may be ("550 kg")
 #: A sentence longer than this (characters) is read clause by clause for its short answer
 #: (`read_clauses`) and quoted by the clause that holds it (`rag.answer`).
 LONG_SENTENCE = 160
@@ -361,6 +363,8 @@ def _short(
     if not _fits(question, cand, span):
         return None
     lo, hi = _whole(question, cand, span)
+    if not gives_measure(question.search, question.kind, cand.text[lo : hi + UNIT_REACH]):
+        return None  # "5 heures" for a weight: the reader's span is another figure
     return cand.start + lo, cand.start + hi
 
 

@@ -33,6 +33,7 @@ from rag.answer_types import (
     dated,
     expected_kind,
     find_spans,
+    gives_measure,
     in_english,
     in_french,
     with_bound,
@@ -1080,6 +1081,27 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
         ranked = [best, replace(other, support=share * best.support), *reading.ranked[2:]]
         figures = differing_figures(replace(reading, ranked=ranked), best)
         assert [c.hit.article_id for c in figures] == shown, share
+
+
+@pytest.mark.parametrize(
+    ("question", "shown", "gives"),
+    [
+        # A bold figure of another measure misleads: the sentence is shown alone.
+        ("How much does the Luxembourg royal baby weigh?", "5 heures", False),
+        ("How much does the Luxembourg royal baby weigh?", "3,190 kg", True),
+        ("Quelle est l'autonomie de la Polestar 2 ?", "100 %", False),
+        ("Quelle est l'autonomie de la Polestar 2 ?", "470 km", True),
+        ("What is the top speed of the Apex AP-0?", "305 km/h", True),
+        ("How powerful is the motor of the Reevo bike?", "750 watts", True),
+        ("Combien pèse la batterie ?", "90", False),
+        # No measure asked, or not a number: as before.
+        ("How many stations will the Douai tram have?", "18", True),
+        ("Who came to power in 1933?", "Hitler", True),
+        ("What mountain range is the highest?", "the Alps", True),
+    ],
+)
+def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, gives: bool) -> None:
+    assert gives_measure(question, expected_kind(question), shown) is gives
 
 
 def test_numbers_written_as_words_are_spans() -> None:
