@@ -84,6 +84,17 @@ def news(
     return engine
 
 
+def indexed(tmp_path: Path, embedder: Embedder, articles: dict[str, str]) -> Engine:
+    """An engine over `articles` (file name -> text) alone, synced."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    for name, text in articles.items():
+        (root / name).write_text(text, encoding="utf-8")
+    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
+    engine.sync()
+    return engine
+
+
 def ask(engine: Engine, question: str, history: list[Answer] | None = None) -> Answer:
     ans = answer(question, engine.searcher, engine.reader, history=history or [])
     check_citations(engine, ans)
@@ -994,11 +1005,7 @@ def test_a_day_named_by_the_article_date_is_answered_with_its_date(
 ) -> None:
     """ "le 30 mai dernier" or "mardi", read months later, is shown as the day its article's
     date makes it; the quote keeps the article's words."""
-    root = tmp_path / "articles"
-    root.mkdir()
-    (root / "verdict.md").write_text(DATED, encoding="utf-8")
-    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
-    engine.sync()
+    engine = indexed(tmp_path, embedder, {"verdict.md": DATED})
     ans = ask(engine, question)
     assert ans.span == span and ans.span_shown == shown
     assert ans.text.startswith(f"{shown} — «") and span in ans.citations[0].quote
@@ -1009,11 +1016,7 @@ def test_a_year_the_article_does_not_speak_of_is_absent(tmp_path: Path, embedder
     that year nor is dated within a year of it ("How many R1T pickups did Rivian deliver in
     2022?" was answered "7" from an article of 2019 on the R1T's 7 seats). An article of
     2019-06-20 speaks of 2019 without writing it ("le 30 mai dernier")."""
-    root = tmp_path / "articles"
-    root.mkdir()
-    (root / "verdict.md").write_text(DATED, encoding="utf-8")
-    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
-    engine.sync()
+    engine = indexed(tmp_path, embedder, {"verdict.md": DATED})
     ans = ask(engine, "Quand le tribunal de Lyon a-t-il rendu son jugement en 2019 ?")
     assert not ans.abstained and ans.span_shown == "le 30 mai 2019", ans.text
     ans = ask(engine, "Quand le tribunal de Lyon a-t-il rendu son jugement en 2015 ?")
@@ -1030,11 +1033,7 @@ def test_what_happened_in_a_period_is_not_answered_by_an_article_from_before_it(
     """An article of 2019-06-20 can forecast 2020, not report it: "By how much did the car
     market fall in March 2020?" was answered "€12,500" (a tax ceiling) from an article of
     2019-12-30. What something was, or will be, may be said before."""
-    root = tmp_path / "articles"
-    root.mkdir()
-    (root / "verdict.md").write_text(DATED, encoding="utf-8")
-    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
-    engine.sync()
+    engine = indexed(tmp_path, embedder, {"verdict.md": DATED})
     ans = ask(engine, "How much was the Saint-Priest plant operator fined in 2019?")
     assert not ans.abstained and ans.span == "250 000 euros", ans.text
     ans = ask(engine, "How much was the Saint-Priest plant operator fined in 2020?")
@@ -1064,12 +1063,7 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
     """A figure from another dated article is shown beside the answer ("Earlier: ...") only
     when the reader is about as sure of it (OTHER_FIGURE_SUPPORT of the best's support): a
     less sure one was, in the archive, another model's date or a price asked as a deposit."""
-    root = tmp_path / "articles"
-    root.mkdir()
-    for name, text in REVISED_TARGET.items():
-        (root / name).write_text(text, encoding="utf-8")
-    engine = make_engine(Settings(articles_dir=root, index_dir=tmp_path / "index"), embedder)
-    engine.sync()
+    engine = indexed(tmp_path, embedder, REVISED_TARGET)
     reading = read(
         "How many SU7 deliveries does Xiaomi target for 2024?", engine.searcher, engine.reader
     )

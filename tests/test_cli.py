@@ -244,15 +244,23 @@ def test_the_latest_news_comes_from_the_newest_article_about_it(
     assert [c["article"] for c in ans["citations"]] == ["tesla-mar.md"]
 
 
+def indexed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, articles: dict[str, str]
+) -> list[str]:
+    """`rag index` over `articles` (file name -> text) alone: the dirs flags to ask them."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    for name, text in articles.items():
+        (root / name).write_text(text, encoding="utf-8")
+    dirs = ["--articles", str(root), "--index", str(tmp_path / "index")]
+    run(capsys, "index", *dirs)
+    return dirs
+
+
 def test_a_figure_that_changed_is_shown_with_each_date_newest_first(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, embedder: Embedder
 ) -> None:
-    root = tmp_path / "revised"
-    root.mkdir()
-    for name, text in REVISED_TARGET.items():
-        (root / name).write_text(text, encoding="utf-8")
-    dirs = ["--articles", str(root), "--index", str(tmp_path / "revised-index")]
-    run(capsys, "index", *dirs)
+    dirs = indexed(capsys, tmp_path, REVISED_TARGET)
     for question, now, before in (
         # An English reader gets the figures in English, the quotes as written.
         ("How many SU7 deliveries does Xiaomi target for 2024?", "120,000", "100,000"),
@@ -294,12 +302,7 @@ def test_two_names_in_two_dated_articles_are_not_a_figure_that_changed(
 ) -> None:
     """A newer article naming someone else is not a revision: the best answer stays first,
     alone (it was shown under the newer article's "Nikola Tesla", as an "Earlier" answer)."""
-    root = tmp_path / "names"
-    root.mkdir()
-    for name, text in TWO_NAMES.items():
-        (root / name).write_text(text, encoding="utf-8")
-    dirs = ["--articles", str(root), "--index", str(tmp_path / "names-index")]
-    run(capsys, "index", *dirs)
+    dirs = indexed(capsys, tmp_path, TWO_NAMES)
     _, [ans] = run(capsys, "ask", "Qui a fondé Tesla ?", "--json", *dirs)
     assert ans["answer"].startswith("Martin Eberhard et Marc Tarpenning — «"), ans["answer"]
     assert "Earlier" not in ans["answer"]
