@@ -244,7 +244,7 @@ def compose(reading: Reading) -> Answer:
         citations = [c for c, _ in _verified(reading, [(c, c.start, c.end) for c in closest])]
         return Answer(
             q.text,
-            _abstention_text(q, closest, early=any(c.gate == "early" for c in ranked)),
+            _abstention_text(q, closest, ranked),
             abstained=True,
             citations=citations,
             hits=hits,
@@ -471,16 +471,22 @@ def _latest(reading: Reading) -> Answer | None:
     )
 
 
-def _abstention_text(q: Question, closest: list[Candidate], *, early: bool = False) -> str:
-    """Why there is no answer, as far as the rules tell: a name the closest passages lack,
-    articles published before what the question asks happened (`early`), no date or figure
-    where one is asked for."""
+def _abstention_text(q: Question, closest: list[Candidate], ranked: list[Candidate]) -> str:
+    """Why there is no answer, as far as the rules tell: a name, code or year that every
+    sentence of the shape asked for lacks (or the closest one), articles all published before
+    what the question asks happened, no date or figure where one is asked for. `ranked`:
+    every sentence considered, `closest`: those shown."""
     said = f"{_dont_say(q)}."
-    absent = closest[0].missing if closest and closest[0].gate == "absent" else frozenset()
+    shaped = [c for c in ranked if c.gate != "type"]  # those of the kind of answer asked
+    gates = {c.gate for c in shaped}
+    if gates == {"absent"}:  # "How many cars did Xiaomi deliver in 2019?": 2019, not "a number"
+        absent = frozenset.intersection(*(c.missing for c in shaped))
+    else:
+        absent = closest[0].missing if closest and closest[0].gate == "absent" else frozenset()
     named = [w for w in re.findall(r"[\w’'.-]*\w", q.text) if set(terms(w)) & absent]
     if named:
         said = f"{_dont_say(q)}: the closest passages do not mention {', '.join(named)}."
-    elif early:
+    elif gates == {"early"}:
         said = f"{_dont_say(q)}: the closest passages were published before {q.happened}."
     elif q.kind and not any(sp.kind in ACCEPTS[q.kind] for c in closest for sp in c.spans):
         said = f"{_dont_say(q)}: none of the closest passages gives {NOUNS[q.kind]}."

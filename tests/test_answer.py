@@ -1021,8 +1021,13 @@ def test_a_year_the_article_does_not_speak_of_is_absent(tmp_path: Path, embedder
     assert not ans.abstained and ans.span_shown == "le 30 mai 2019", ans.text
     ans = ask(engine, "Quand le tribunal de Lyon a-t-il rendu son jugement en 2015 ?")
     assert ans.abstained and "do not mention 2015" in ans.text, ans.text
-    ans = ask(engine, "What was the fine for the Saint-Priest plant in 2012?")
-    assert ans.abstained and "do not mention 2012" in ans.text, ans.text
+    # The abstention says why: the year, not "no amount" (the sentence with one lacks 2012).
+    for question in (
+        "What was the fine for the Saint-Priest plant in 2012?",
+        "How much was the Saint-Priest plant operator fined in 2012?",
+    ):
+        ans = ask(engine, question)
+        assert ans.abstained and "do not mention 2012" in ans.text, ans.text
     ans = ask(engine, "When did the gas leak at the Saint-Priest plant happen in 2017?")
     assert not ans.abstained and "mars 2017" in ans.citations[0].quote, ans.text
 
