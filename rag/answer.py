@@ -359,8 +359,8 @@ def differing_figures(reading: Reading, best: Candidate) -> list[Candidate]:
     seen = {_figure(best)}
     articles = {best.hit.article_id, *(copy.article_id for copy in best.hit.also)}
     others: list[Candidate] = []
+    floor = max(reading.abstain_below, OTHER_FIGURE_SUPPORT * best.support)
     for cand in reading.ranked[1:]:
-        floor = max(reading.abstain_below, OTHER_FIGURE_SUPPORT * best.support)
         if cand.support < floor or len(others) == OTHER_FIGURES:
             break
         figure = _figure(cand)

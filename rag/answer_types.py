@@ -531,10 +531,15 @@ def in_english(short: str, kind: Kind | None) -> str | None:
             out.append("by")
         elif token.lower() == "dès":  # folded, the article "des"
             out.append("from")
-        elif word in _LAST_NEXT and out and out[-1] in _UNITS_EN and not counted:
-            out[-1] = f"{_LAST_NEXT[word]} {out[-1]}"  # "le mois dernier": last month
-        elif word in _LAST_NEXT and out and out[-1] in _ENGLISH_MONTHS and last_number < 0:
-            out[-1] = f"{_LAST_NEXT[word]} {out[-1]}"  # "novembre dernier": last November
+        elif (
+            word in _LAST_NEXT
+            and out
+            and (
+                (out[-1] in _UNITS_EN and not counted)  # "le mois dernier": last month
+                or (out[-1] in _ENGLISH_MONTHS and last_number < 0)  # not "le 30 mai dernier"
+            )
+        ):
+            out[-1] = f"{_LAST_NEXT[word]} {out[-1]}"
             if out[-2:-1] == ["in"]:
                 del out[-2]  # "en novembre dernier": last November
         elif word in _SKIPPED or (word in ("dernier", "derniere") and nxt not in _UNITS):
@@ -887,10 +892,10 @@ def dated(shown: str, published: str | None, sentence: str = "", at: int = 0) ->
     December 2019"); a weekday or "hier" / "demain" becomes that day ("mardi" of 2019-06-20
     -> "mardi 18 juin 2019", "yesterday" -> "Wednesday, June 19, 2019"); a month named as
     the last or the next takes its year ("en novembre dernier" of 2020-04-03 -> "en novembre
-    2019", "next March" -> "March 2021"). A weekday alone is
-    one of the week before the article, or of the week after it when the verb that governs
-    it in `sentence` (where the short answer starts at `at`) speaks of the future ("sera jugé
-    mardi"; see `_speaks_of_future`). As is when the article has no date."""
+    2019", "next March" -> "March 2021"). A weekday alone is one of the week before the
+    article, or of the week after it when the verb that governs it in `sentence` (where the
+    short answer starts at `at`) speaks of the future ("sera jugé mardi"; see
+    `_speaks_of_future`). As is when the article has no date."""
     try:
         day_of = dt.date.fromisoformat((published or "")[:10])
     except ValueError:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -282,7 +282,7 @@ def read_sentences(
     caches it: `rag.answer.read`)."""
     ruled: list[Candidate] = []
     chosen: list[Candidate] = []
-    shared = _written_alike(question, [c.hit for c in cands if c.rank == 0][:1])
+    shared = _written_alike(question, next((c.hit for c in cands if c.rank == 0), None))
     for c in sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))[:PREFILTER]:
         gate, missing = _gate(question, c, article_text, shared)
         if gate:
@@ -440,17 +440,15 @@ def _gate(
     return ("absent" if missing else None), frozenset(missing)
 
 
-def _written_alike(question: Question, hits: Iterable[Hit]) -> frozenset[str]:
-    """The question's names that the passages `hits` (the best one) write as the question
-    does, in the other language ("Reevo", "Precept"; not "Germany", which French writes
-    "Allemagne"): the same in both languages, so a passage in that language must hold them
-    too. Only the best passage's: any passage may quote a word of English ("London Stock
-    Exchange" for "London"), the one the search puts first is about what was asked."""
-    held: set[str] = set()
-    for hit in hits:
-        if _other_language(question, hit):
-            held.update(terms(f"{hit.title}\n{hit.text}"))
-    return frozenset(_names(question) & held - _DEMONYMS)
+def _written_alike(question: Question, best: Hit | None) -> frozenset[str]:
+    """The question's names that the best passage, in the other language, writes as the
+    question does ("Reevo", "Precept"; not "Germany", which French writes "Allemagne"): the
+    same in both languages, so a passage in that language must hold them too. Only the best
+    passage's: any passage may quote a word of English ("London Stock Exchange" for
+    "London"), the one the search puts first is about what was asked."""
+    if best is None or not _other_language(question, best):
+        return frozenset()
+    return frozenset(_names(question) & set(terms(f"{best.title}\n{best.text}")) - _DEMONYMS)
 
 
 def _years(question: Question) -> frozenset[str]:
