@@ -58,6 +58,9 @@ class Span:
 
 
 # -- questions ---------------------------------------------------------------------------------
+#: "puissance" as a measure, not a nation ("Quelle puissance étrangère ...?").
+_NATIONAL = r"(etrangere|coloniale|mondiale|europeenne|occupante|militaire|allie)"
+_PUISSANCE = rf"puissance(?! {_NATIONAL})"
 _LEAD = r"^(?:(?:and|et|so|but|mais|alors|ok|donc)\b[\s,]*)*"
 # Questions are folded (lower case, no accents) before these are tried, in this order; each
 # kind's pattern is the alternatives listed.
@@ -112,8 +115,8 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"|share|amount|age|size"
             r"|population|speed|rate|temperature|capacity|power|range|distance|weight)\b",
             r"\bquel(le)? (est )?(le |la |l')?(age|nombre|pourcentage|taux|proportion|part|somme"
-            r"|taille|hauteur|longueur|distance|superficie|population|vitesse|capacite|puissance"
-            r"|temperature|autonomie|poids)\b",
+            r"|taille|hauteur|longueur|distance|superficie|population|vitesse|capacite"
+            rf"|{_PUISSANCE}|temperature|autonomie|poids)\b",
             # A target or forecast of deliveries, sales or output is a number of them.
             r"\b(delivery|deliveries|sales|production|output) (target|goal|forecast|objective)s?\b",
             r"\bobjectifs? (de |d')(ventes?|livraisons?|production|immatriculations?)\b",
@@ -131,6 +134,7 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"|personne|marque|constructeur|groupe|president|dirigeant|ministre|nom|organisation"
             r"|parti|club)\b",
             r"\bqui (est|sont|a|ont|dirige)\b",
+            rf"\bquel(le)?s? puissance {_NATIONAL}",  # "Quelle puissance étrangère ...?"
         ],
     ),
 ]
@@ -150,7 +154,7 @@ def expected_kind(question: str) -> Kind | None:
 
 
 #: A measure a question asks for (its cue, folded) and the units that give it: "How much does
-#: the baby weigh?" is answered in kilograms, not "5 heures".
+#: the baby weigh?" is answered by "3,190 kg", not by the "5 heures" of its birth.
 _MEASURES = [
     (
         re.compile(r"\b(weigh\w*|weight|how heavy|poids|pese\w*|peser)\b"),
@@ -160,28 +164,77 @@ _MEASURES = [
     ),
     (
         re.compile(r"\b(what( is| was)?( the| its)? (\w+ )?range|autonomie|how far)\b"),
-        re.compile(r"(?i)\d\s*(km|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?)\b"),
+        re.compile(
+            r"(?i)\d\s*(km|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?|feet|ft"
+            r"|yards?|light[- ]years?|ann[ée]es[- ]lumi[eè]re)\b"
+        ),
     ),
     (
-        re.compile(r"\b(speed|vitesse|how fast)\b"),
-        re.compile(r"(?i)\d\s*(km/h|kmh|mph|n(oe|œ)uds?|knots?)"),
+        # Not "How fast does it go from 0 to 100 km/h?": a time.
+        re.compile(r"\b(speed|vitesse|how fast)\b(?!.*\b0 ?(to|a|-) ?100\b)"),
+        re.compile(
+            r"(?i)\d\s*(km/h|kmh|km/s|m/s|mph|n(oe|œ)uds?|knots?"
+            r"|(kilo)?m[eè]t(er|re)s? (per|par|an|a) (hour|heure|second|seconde)"
+            r"|miles (per|an) (hour|second))"
+        ),
     ),
     (
-        re.compile(r"\b(how powerful|what( is| was)?( the| its)? (\w+ )?power|puissance)\b"),
+        re.compile(rf"\b(how powerful|what( is| was)?( the| its)? (\w+ )?power|{_PUISSANCE})\b"),
         re.compile(
             r"(?i)\d\s*(ch|cv|hp|bhp|kw|kilowatts?|w|watts?|chevaux|horsepower|mw|m[eé]gawatts?)\b"
         ),
     ),
+    (
+        re.compile(
+            r"\b(capacity|capacite|size|taille|how big)\b.*\bbatter\w*"
+            r"|\bbatter\w*\b.*\b(capacity|capacite|size|taille)\b"
+        ),
+        re.compile(r"(?i)\d\s*(kwh|wh|mwh|kilowatt-?heures?|kilowatt-?hours?)\b"),
+    ),
 ]
+
+#: Units of a measure ("2 000 ch", "600 km"), not the one-letter or ambiguous ones the
+#: measures above accept ("m", "t", "livres": books too); as written or folded.
+_PHYSICAL_UNITS = (
+    r"km/h|kmh|mph|kms?|kilom[eè]tres?|kilometers?|miles?|m[eè]tres?|meters?|kg|kilos?"
+    r"|kilogrammes?|grammes?|grams?|tonnes?|tons?|pounds?|lbs?|ch|cv|hp|bhp|chevaux|horsepower"
+    r"|kwh|kw|mwh|mw|watts?|kilowatts?|m[eé]gawatts?|litres?|liters?"
+)
+#: ... and those of a price or a time: a figure followed by one is no count of things.
+_MEASURE_UNITS = (
+    _PHYSICAL_UNITS + r"|euros?|dollars?|yuans?|livres sterling|francs?|ans|ann[ée]es|years?"
+    r"|mois|months?|semaines?|weeks?|jours|days?|heures|hours?|minutes?|secondes|seconds?"
+)
+_SCALE_OF = r"(?:(?:millions?|milliards?|billions?|thousands?|mille)\s+)?(?:(?:de|d'|of)\s*)?"
+#: A figure followed by such a unit, with its scale between ("122 millions de tonnes").
+_MEASURED = re.compile(rf"(?i)(\d\s*{_SCALE_OF}(?:{_MEASURE_UNITS})(?!\w)|[$€£¥]\s*\d)")
+_UNIT_AFTER = re.compile(rf"(?i)\s*(?:(?:de|d'|of)\s*)?(?:{_PHYSICAL_UNITS})(?!\w)")
+_COUNT = re.compile(r"\bhow many\b|\bcombien d(?:e |')\w+[sx]\b")
+_UNIT_WORD = re.compile(rf"\b(?:{_MEASURE_UNITS})(?!\w)|%|\bpercent|\bpour ?cent")
+
+
+def asks_measure(question: str, kind: Kind | None) -> bool:
+    """Does a question for a number ask for a measure with its unit (a weight, a range, a
+    speed, a power, a battery's capacity)?"""
+    folded = fold(question)
+    return kind is Kind.NUMBER and any(cue.search(folded) for cue, _ in _MEASURES)
 
 
 def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
-    """Whether `text` gives the measure a question for a number asks for with its unit
-    ("3,190 kg" for "How much does the baby weigh?"); True when it asks for none."""
+    """Whether `text`, a figure and what follows it, gives what a question for a number asks:
+    the measure it asks for with its unit ("3,190 kg" for "How much does the baby weigh?"),
+    and for a question counting things, a count, not a measure ("2 000 ch" does not say how
+    many Evija will be built; "combien de voitures", not "combien de CO2"). True when it asks
+    for neither."""
     if kind is not Kind.NUMBER:
         return True
     folded = fold(question)
-    return all(unit.search(text) for cue, unit in _MEASURES if cue.search(folded))
+    asked = [unit for cue, unit in _MEASURES if cue.search(folded)]
+    if asked:
+        return all(unit.search(text) for unit in asked)
+    if _COUNT.search(folded) and not _UNIT_WORD.search(folded):
+        return not _MEASURED.search(text)
+    return True
 
 
 # -- spans -------------------------------------------------------------------------------------
@@ -359,6 +412,14 @@ def with_bound(text: str, span: Span) -> int:
     return m.start() if m else span.start
 
 
+def with_unit(text: str, end: int) -> int:
+    """Where a figure ending at `end` ends with the unit of measure after it, part of what it
+    says ("2 000" -> "2 000 ch", "122 millions" -> "122 millions de tonnes"); `end` when none
+    follows."""
+    m = _UNIT_AFTER.match(text, end)
+    return m.end() if m else end
+
+
 def _sentence_start(text: str) -> int:
     return len(text) - len(text.lstrip(" «“\"'(\n"))
 
@@ -440,6 +501,7 @@ _UNITS = {
     **dict.fromkeys(["megawatt", "megawatts"], ("megawatt", "megawatts")),
     **dict.fromkeys(["gigawatt", "gigawatts"], ("gigawatt", "gigawatts")),
     **dict.fromkeys(["cheval", "chevaux"], ("horsepower", "horsepower")),
+    **dict.fromkeys(["ch", "cv"], ("hp", "hp")),
 }
 #: A currency's symbol goes before its number.
 _CURRENCIES = {
@@ -496,7 +558,11 @@ def in_english(short: str, kind: Kind | None) -> str | None:
         word = fold(token).rstrip("'")
         after = [fold(t) for _, t in tokens[i + 1 : i + 3]]
         nxt = after[0] if after else ""
-        counted = bool(out) and (last_number == len(out) - 1 or out[-1] in _COUNTS)
+        counted = bool(out) and (
+            last_number == len(out) - 1
+            or out[-1] in _COUNTS
+            or (last_number == len(out) - 2 and out[-1] in ("thousand", "million", "billion"))
+        )  # "122 millions de tonnes": 122 million tonnes
         if (word, nxt) in _ENGLISH_PAIRS:
             out.append(_ENGLISH_PAIRS[word, nxt])
             taken = i + 1

@@ -44,11 +44,13 @@ from rag.answer_types import (
     Kind,
     Span,
     asks_about_past,
+    asks_measure,
     date_range,
     expected_kind,
     find_spans,
     gives_measure,
     with_bound,
+    with_unit,
 )
 from rag.reader import Reader
 from rag.retrieval import Hit
@@ -283,7 +285,11 @@ def read_sentences(
     ruled: list[Candidate] = []
     chosen: list[Candidate] = []
     shared = _written_alike(question, next((c.hit for c in cands if c.rank == 0), None))
-    for c in sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))[:PREFILTER]:
+    ordered = sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))
+    pool = ordered[:PREFILTER]
+    if asks_measure(question.search, question.kind):  # "600 km" may look less like it
+        pool += [c for c in ordered[PREFILTER:] if any(_answers(question, c, sp) for sp in c.spans)]
+    for c in pool:
         gate, missing = _gate(question, c, article_text, shared)
         if gate:
             ruled.append(replace(c, gate=gate, missing=missing))
@@ -421,7 +427,7 @@ def _gate(
 ) -> tuple[str | None, frozenset[str]]:
     """The rule that rules the sentence out ("type", "early" or "absent", module docstring) or None,
     and for "absent" the question's terms its article lacks."""
-    if question.kind and not any(sp.kind in ACCEPTS[question.kind] for sp in cand.spans):
+    if question.kind and not any(_answers(question, cand, sp) for sp in cand.spans):
         return "type", frozenset()
     hit = cand.hit
     if question.happened and hit.date and hit.date < question.happened:
@@ -438,6 +444,17 @@ def _gate(
     if years - missing:  # one is enough: "en 1996-1997" written "1996-97", "entre 2004 et 2005"
         missing -= years
     return ("absent" if missing else None), frozenset(missing)
+
+
+def _answers(question: Question, cand: Candidate, span: Span) -> bool:
+    """Could the span answer the question's kind: a date for "when", and for a number, the
+    measure asked with its unit ("600 km" for a range) or, counting things, a count?"""
+    kind = question.kind
+    return (
+        kind is not None
+        and span.kind in ACCEPTS[kind]
+        and gives_measure(question.search, kind, cand.text[span.start : span.end + UNIT_REACH])
+    )
 
 
 def _written_alike(question: Question, best: Hit | None) -> frozenset[str]:
@@ -539,6 +556,10 @@ def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[
                 if period:
                     lo, hi = min(lo, period[0]), max(hi, period[1])
     first = next((sp for sp in cand.spans if sp.start == lo), None)
+    if question.kind is Kind.NUMBER and any(
+        sp.end == hi and sp.kind is Kind.NUMBER for sp in cand.spans
+    ):
+        hi = with_unit(cand.text, hi)  # "2 000" -> "2 000 ch"
     return balanced(cand.text, lo if first is None else with_bound(cand.text, first), hi)
 
 

@@ -37,6 +37,7 @@ from rag.answer_types import (
     in_english,
     in_french,
     with_bound,
+    with_unit,
 )
 from rag.articles import load_article
 from rag.config import Settings
@@ -44,7 +45,7 @@ from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.evaluate import holds
-from rag.evidence import READ, READ_ALWAYS, analyse
+from rag.evidence import PREFILTER, READ, READ_ALWAYS, analyse
 from rag.retrieval import Hit
 from rag.text import terms
 from rag.vectors import Published
@@ -411,6 +412,53 @@ def test_a_name_written_alike_in_the_other_language_is_asked_of_its_passages(
     assert (battery.gate, set(battery.missing)) == gate
 
 
+EVIJA = (
+    "La Lotus Evija disposera d'une cavalerie de 2 000 ch. Elle sera produite en 130 "
+    "exemplaires à Hethel. Sa batterie de 70 kWh lui donnera une autonomie de 400 km."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "ruled_out"),
+    [
+        # "2 000 ch" does not say how many will be built (it was the bold answer), nor a range.
+        ("How many Lotus Evija will be built?", ["2 000 ch", "400 km"]),
+        ("What is the range of the Lotus Evija?", ["2 000 ch", "130"]),
+        ("How powerful is the Lotus Evija?", ["130", "400 km"]),
+        ("Quelle est la capacité de la batterie de la Lotus Evija ?", ["2 000 ch", "130"]),
+        # A question naming its unit counts it; "combien de" a mass is no count.
+        ("Combien de chevaux développe la Lotus Evija ?", []),
+        ("Combien de CO2 la Lotus Evija émet-elle ?", []),
+    ],
+)
+def test_a_number_question_is_answered_by_the_measure_it_asks_for(
+    news: Engine, question: str, ruled_out: list[str]
+) -> None:
+    hit = Hit("e#0", "evija.md", "Lotus Evija", 0, len(EVIJA), EVIJA, 0.9, 0.8)
+    q = analyse(question)
+    cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
+    ranked = evidence.read_sentences(q, cands, news.reader, lambda _: None)
+    typed = [c.text for c in ranked if c.gate == "type"]
+    assert len(ranked) == 3
+    assert sorted(typed) == sorted(c.text for c in ranked if any(f in c.text for f in ruled_out))
+
+
+def test_a_measure_asked_for_is_looked_for_past_the_best_looking_sentences(news: Engine) -> None:
+    """Sentences that look like "How powerful is the Lotus Evija?" but give no power rule
+    themselves out; the one with "2 000 ch" is read though it looks less like it."""
+    text = " ".join(
+        [f"La Lotus Evija puissante est la Lotus numéro {n}." for n in range(1, PREFILTER + 2)]
+        + ["Son moteur électrique tourne avec 2 000 ch."]
+    )
+    hit = Hit("e#0", "evija.md", "Lotus Evija", 0, len(text), text, 0.9, 0.8)
+    q = analyse("How powerful is the Lotus Evija?")
+    cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
+    by_look = sorted(cands, key=lambda c: -c.prefilter)
+    assert "2 000 ch" not in "".join(c.text for c in by_look[:PREFILTER])
+    ranked = evidence.read_sentences(q, cands, news.reader, lambda _: None)
+    assert "2 000 ch" in ranked[0].text and ranked[0].gate is None
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -738,6 +786,21 @@ def test_a_figure_or_date_takes_the_words_that_bound_it(text: str, bounded: str)
     assert text[with_bound(text, span) : span.end] == bounded
 
 
+@pytest.mark.parametrize(
+    ("text", "measured"),
+    [
+        ("une cavalerie de 2 000 ch, qui", "2 000 ch"),
+        ("avec 122 millions de tonnes en 2017", "122 millions de tonnes"),
+        ("une autonomie de 600 km (cycle WLTP)", "600 km"),
+        ("produite en 130 exemplaires", "130"),  # a count: no unit
+        ("à 2 000 chevaliers", "2 000"),  # a unit is a whole word
+    ],
+)
+def test_a_figure_takes_its_unit_of_measure(text: str, measured: str) -> None:
+    span = next(s for s in find_spans(text) if s.kind is Kind.NUMBER)
+    assert text[span.start : with_unit(text, span.end)] == measured
+
+
 def test_a_day_counted_from_the_article_is_a_date() -> None:
     """ "hier", "demain", "yesterday": a "when" question's sentence may give no other date."""
     text = "Il a été interpellé hier, jugé avant-hier, et parlera demain; he left yesterday."
@@ -765,6 +828,8 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("100 000 livraisons", Kind.NUMBER, "100,000"),  # the count answers "how many"
         ("4,2 mégawatts", Kind.NUMBER, "4.2 megawatts"),  # a unit is no counted thing
         ("4,2 MW", Kind.NUMBER, "4.2 MW"),
+        ("2 000 ch", Kind.NUMBER, "2,000 hp"),  # was "2,000": "ch" taken for a counted thing
+        ("122 millions de tonnes", Kind.NUMBER, "122 million tonnes"),
         ("6 minutes et 46,874 secondes", Kind.DURATION, "6 minutes and 46.874 seconds"),
         ("un an", Kind.DURATION, "one year"),
         ("trois ans", Kind.DURATION, "three years"),
@@ -1093,6 +1158,21 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
         ("What is the top speed of the Apex AP-0?", "305 km/h", True),
         ("How powerful is the motor of the Reevo bike?", "750 watts", True),
         ("Combien pèse la batterie ?", "90", False),
+        ("Quelle est la capacité de la batterie ?", "80 kWh", True),
+        ("Quelle est la capacité de la batterie ?", "35 minutes", False),
+        ("What is the top speed of the Vanguard?", "30 metres per second", True),
+        # Counting things, a measure or a price is another figure.
+        ("How many Lotus Evija will be built?", "2 000 ch, devrait", False),
+        ("How many Lotus Evija will be built?", "130 exemplaires", True),
+        ("Combien de voitures ont été vendues ?", "30 000 euros", False),
+        ("How many cars were sold?", "$30,000", False),
+        ("How many square miles is the park?", "300 square miles", True),
+        ("How many of the residents are Catholic?", "65%", True),
+        ("Combien de livres a-t-il écrits ?", "50 livres", True),
+        ("Combien de CO2 la France a-t-elle émis ?", "122 millions de tonnes", True),
+        # "puissance" of a nation, and the time "from 0 to 100 km/h", ask for no unit.
+        ("Quelle puissance étrangère contrôlait le port ?", "1898", True),
+        ("How fast does the Mégane go from 0 to 100 km/h?", "5.7 secondes", True),
         # No measure asked, or not a number: as before.
         ("How many stations will the Douai tram have?", "18", True),
         ("Who came to power in 1933?", "Hitler", True),
