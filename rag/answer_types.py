@@ -960,8 +960,10 @@ def dated(shown: str, published: str | None, sentence: str = "", at: int = 0) ->
     the last or the next takes its year ("en novembre dernier" of 2020-04-03 -> "en novembre
     2019", "next March" -> "March 2021"). A weekday alone is one of the week before the
     article, or of the week after it when the verb that governs it in `sentence` (where the
-    short answer starts at `at`) speaks of the future ("sera jugé mardi"; see
-    `_speaks_of_future`). As is when the article has no date."""
+    short answer starts at `at`) speaks of the future ("sera jugé mardi"; see `_tense`); a
+    day of the year alone is before the article when that verb speaks of the past ("a fêté
+    ses 94 ans le 2 février" of 2020-09-15 -> 2020, not the nearer 2021), after it for the
+    future. As is when the article has no date."""
     try:
         day_of = dt.date.fromisoformat((published or "")[:10])
     except ValueError:
@@ -998,9 +1000,10 @@ def dated(shown: str, published: str | None, sentence: str = "", at: int = 0) ->
                 days.append(dt.date(year, month or 0, day))
             except ValueError:
                 continue
-        if when.startswith(("dernier", "last")):
-            days = [d for d in days if d <= day_of]
-        elif when.startswith(("prochain", "next")):
+        tense = None if when else _tense(sentence, at)
+        if when.startswith(("dernier", "last")) or tense is False:
+            days = [d for d in days if d <= day_of]  # "a fêté ses 94 ans le 2 février"
+        elif when.startswith(("prochain", "next")) or tense:
             days = [d for d in days if d >= day_of]
         if not days:
             return m[0]
@@ -1023,10 +1026,17 @@ def dated(shown: str, published: str | None, sentence: str = "", at: int = 0) ->
 
 
 def _speaks_of_future(sentence: str, at: int) -> bool:
-    """Whether the verb that governs the day at `sentence[at]` speaks of the future: the
-    nearest marker before it in its sentence or quote ("entreront en vigueur lundi, a annoncé
-    le ministre"), else the nearest after it ("Mardi, le président fera"); none, the past.
-    News text glues sentences ("à venir.Cette mesure"): cut at their ends."""
+    """Whether the verb that governs the day at `sentence[at]` speaks of the future
+    (`_tense`); none, the past."""
+    return _tense(sentence, at) is True
+
+
+def _tense(sentence: str, at: int) -> bool | None:
+    """Whether the verb that governs the day at `sentence[at]` speaks of the future (True) or
+    the past (False): the nearest marker before it in its sentence or quote ("entreront en
+    vigueur lundi, a annoncé le ministre"), else the nearest after it ("Mardi, le président
+    fera"); None when there is none. News text glues sentences ("à venir.Cette mesure"): cut
+    at their ends."""
     ends = [m.end() for m in _SENTENCE_END.finditer(sentence)]
     start = max((e for e in ends if e <= at), default=0)
     end = min((e for e in ends if e > at), default=len(sentence))
@@ -1037,7 +1047,9 @@ def _speaks_of_future(sentence: str, at: int) -> bool:
     )
     before = [future for where, future in marks if where < at]
     after = [future for where, future in marks if where >= at]
-    return (before[-1:] or after[:1] or [False])[0]
+    if before:
+        return before[-1]
+    return after[0] if after else None
 
 
 def _calendar_day(day: dt.date, french: bool) -> str:

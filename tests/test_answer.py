@@ -1020,6 +1020,11 @@ def test_a_day_without_its_year_takes_the_year_of_its_article(
         ("Les bus circulent du lundi au vendredi.", "vendredi", "vendredi"),
         # Its date already: only its year is added.
         ("Il a été élu mardi 18 juin.", "mardi 18 juin", "mardi 18 juin 2019"),
+        # A day of the year alone: before the article for a past verb, after it for a future
+        # one, else the nearest (from 2019-06-20: 1 December 2019, 1 February 2019).
+        ("Il a fêté ses 94 ans le 1er décembre.", "le 1er décembre", "le 1er décembre 2018"),
+        ("Le salon ouvrira le 1er février.", "le 1er février", "le 1er février 2020"),
+        ("Le salon, le 1er décembre.", "le 1er décembre", "le 1er décembre 2019"),
     ],
 )
 def test_a_weekday_or_yesterday_is_shown_as_the_day_it_names(
