@@ -111,7 +111,8 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"|powerful|quick|hot|cold)\b",
             r"\bcombien\b",
             r"\b(what|which)( is| was| are| were)?( the| its| their)?( top| maximum| minimum"
-            r"| average| market| battery| total)? (number|percentage|percent|proportion"
+            r"| average| market| battery| total| electric| combined| claimed| real-world)?"
+            r" (number|percentage|percent|proportion"
             r"|share|amount|age|size"
             r"|population|speed|rate|temperature|capacity|power|range|distance|weight)\b",
             r"\bquel(le)? (est )?(le |la |l')?(age|nombre|pourcentage|taux|proportion|part|somme"

@@ -684,6 +684,7 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("Quel est l'objectif de livraisons de Xiaomi ?", Kind.NUMBER),
         ("How powerful is the motor of the Reevo bike?", Kind.NUMBER),
         ("What is the top speed of the Apex AP-0?", Kind.NUMBER),
+        ("What is the electric range of the Audi Q5 plug-in hybrid?", Kind.NUMBER),
         ("What market share did electric vehicles reach?", Kind.NUMBER),
         ("What is the top company in Europe?", None),  # "top" makes no number of it
         ("How long did the strike last?", Kind.DURATION),
