@@ -114,10 +114,11 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"| average| market| battery| total| electric| combined| claimed| real-world)?"
             r" (number|percentage|percent|proportion"
             r"|share|amount|age|size"
-            r"|population|speed|rate|temperature|capacity|power|range|distance|weight)\b",
+            r"|population|speed|rate|temperature|capacity|power|range|distance|weight|wheelbase"
+            r"|length|height|width)\b",
             r"\bquel(le)? (est )?(le |la |l')?(age|nombre|pourcentage|taux|proportion|part|somme"
             r"|taille|hauteur|longueur|distance|superficie|population|vitesse|capacite"
-            rf"|{_PUISSANCE}|temperature|autonomie|poids)\b",
+            rf"|{_PUISSANCE}|temperature|autonomie|poids|empattement|largeur)\b",
             # A target or forecast of deliveries, sales or output is a number of them.
             r"\b(delivery|deliveries|sales|production|output) (target|goal|forecast|objective)s?\b",
             r"\bobjectifs? (de |d')(ventes?|livraisons?|production|immatriculations?)\b",
@@ -168,6 +169,18 @@ _MEASURES = [
         re.compile(
             r"(?i)\d\s*(km|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?|feet|ft"
             r"|yards?|light[- ]years?|ann[ée]es[- ]lumi[eè]re)\b"
+        ),
+    ),
+    (
+        re.compile(
+            r"\b(wheelbase|empattement|length|longueur|how long is|height|hauteur|how tall"
+            r"|width|largeur|how wide)\b"
+        ),
+        re.compile(
+            r"(?i)\d\s*(km|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?|cm"
+            r"|centim[eè]tres?|centimet(er|re)s?|mm|millim[eè]tres?|feet|ft|inch(es)?|pouces?"
+            r"|yards?|stor(ey|ie)s|storeys|[ée]tages|years?|ans|months?|mois|weeks?|semaines?"
+            r"|days?|jours|hours?|heures|minutes?)\b"  # "the length of the film": 2 hours
         ),
     ),
     (
@@ -551,6 +564,7 @@ def in_english(short: str, kind: Kind | None) -> str | None:
         return f"{opening} {first} {joining} {last}"
     out: list[str] = []
     currency, last_number, taken = "", -1, -1
+    numbers: list[int] = []  # where each number is in `out`
     written = short.replace("’", "'").replace("week-end", "weekend")
     tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(written)]
     for i, (group, token) in enumerate(tokens):
@@ -569,6 +583,7 @@ def in_english(short: str, kind: Kind | None) -> str | None:
             taken = i + 1
         elif group == "number" or (word in _CARDINALS and nxt in SCALES):
             last_number = len(out)  # "deux millions": 2 million
+            numbers.append(last_number)
             out.append(_english_number(token) if group == "number" else str(_CARDINALS[word][1]))
         elif group == "ordinal" and nxt in _MONTHS_FOLDED:
             out.append(token.rstrip("erèm"))  # "1er janvier": 1 January
@@ -626,7 +641,9 @@ def in_english(short: str, kind: Kind | None) -> str | None:
     if currency:
         if last_number < 0:
             return None
-        out[last_number] = currency + out[last_number]
+        for at, following in zip(numbers, [*numbers[1:], None], strict=True):
+            if at == last_number or set(out[at + 1 : following]) <= {"to", "and", "or", "-"}:
+                out[at] = currency + out[at]  # "de 2.500 à 5.000 euros": €2,500 to €5,000
     english = " ".join(out).replace("mid- ", "mid-")
     for wrong, right in _ENGLISH_IDIOMS:
         english = wrong.sub(right, english)

@@ -685,6 +685,8 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("How powerful is the motor of the Reevo bike?", Kind.NUMBER),
         ("What is the top speed of the Apex AP-0?", Kind.NUMBER),
         ("What is the electric range of the Audi Q5 plug-in hybrid?", Kind.NUMBER),
+        ("Quel est l'empattement du Renault Morphoz ?", Kind.NUMBER),
+        ("What is the height of the tower?", Kind.NUMBER),
         ("What market share did electric vehicles reach?", Kind.NUMBER),
         ("What is the top company in Europe?", None),  # "top" makes no number of it
         ("How long did the strike last?", Kind.DURATION),
@@ -825,6 +827,7 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("1,6 milliard d'euros", Kind.MONEY, "€1.6 billion"),
         ("un million d’euros", Kind.MONEY, "€1 million"),
         ("35 000 dollars", Kind.MONEY, "$35,000"),
+        ("de 2.500 à 5.000 euros", Kind.MONEY, "€2,500 to €5,000"),  # was "2,500 to €5,000"
         ("près de 4,5 %", Kind.NUMBER, "nearly 4.5%"),
         ("100 000 livraisons", Kind.NUMBER, "100,000"),  # the count answers "how many"
         ("4,2 mégawatts", Kind.NUMBER, "4.2 megawatts"),  # a unit is no counted thing
@@ -1164,6 +1167,10 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
         ("What is the top speed of the Apex AP-0?", "305 km/h", True),
         ("How powerful is the motor of the Reevo bike?", "750 watts", True),
         ("Combien pèse la batterie ?", "90", False),
+        ("Quel est l'empattement du Renault Morphoz ?", "2.73 mètres", True),
+        ("Quel est l'empattement du Renault Morphoz ?", "2025", False),
+        ("What is the length of the film?", "2 hours", True),  # a length of time
+        ("How tall is the tower?", "102 storeys", True),
         ("Quelle est la capacité de la batterie ?", "80 kWh", True),
         ("Quelle est la capacité de la batterie ?", "35 minutes", False),
         ("What is the top speed of the Vanguard?", "30 metres per second", True),
