@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rag.text import MONTH_NAMES, MONTHS, NUMBER, SCALES, fold, word_set
+from rag.text import MONTH_NAMES, MONTHS, NUMBER, SCALES, STOPWORDS, fold, word_set
 
 
 class Kind(StrEnum):
@@ -212,7 +212,8 @@ _MEASURES = [
 _PHYSICAL_UNITS = (
     r"km/h|kmh|mph|kms?|kilom[eè]tres?|kilometers?|miles?|m[eè]tres?|meters?|kg|kilos?"
     r"|kilogrammes?|grammes?|grams?|tonnes?|tons?|pounds?|lbs?|ch|cv|hp|bhp|chevaux|horsepower"
-    r"|kwh|kw|mwh|mw|watts?|kilowatts?|m[eé]gawatts?|litres?|liters?"
+    r"|kwh|kw|mwh|mw|watts?|kilowatts?|m[eé]gawatts?|litres?|liters?|cm|mm|centim[eè]tres?"
+    r"|feet|ft|inch(es)?"
 )
 #: ... and those of a price or a time: a figure followed by one is no count of things.
 _MEASURE_UNITS = (
@@ -232,6 +233,32 @@ def asks_measure(question: str, kind: Kind | None) -> bool:
     speed, a power, a battery's capacity)?"""
     folded = fold(question)
     return kind is Kind.NUMBER and any(cue.search(folded) for cue, _ in _MEASURES)
+
+
+_AUXILIARY = r"did|do|does|were|was|are|is|will|would|have|has|had|can|could|should|must|may|might"
+_COUNTED_EN = re.compile(rf"\bhow many ((?:[\w-]+ ){{1,4}}?)(?:{_AUXILIARY})\b")
+_COUNTED_FR = re.compile(r"\bcombien (?:de |d')([\w-]+)")
+
+
+def counted(question: str) -> str | None:
+    """The thing a question counts, folded: "accounts" in "How many Twitter accounts did the
+    hackers target?", "villes" in "Combien de villes européennes ...?"; None for a question
+    counting nothing or a unit ("How many kilometres ...")."""
+    folded = fold(question)
+    m = _COUNTED_EN.search(folded) or re.search(r"\bhow many ([\w-]+ )", folded)
+    noun = m[1].split()[-1] if m else None
+    if noun is None:
+        m = _COUNTED_FR.search(folded)
+        noun = m[1] if m else None
+    if noun is None or noun in STOPWORDS or _UNIT_WORD.fullmatch(noun):
+        return None  # "How many of ...": not a thing
+    return noun
+
+
+def measured_as_asked(question: str, kind: Kind | None, text: str) -> bool:
+    """Whether `text`, a figure and what follows it, has the unit of a measure the question
+    asks for (False when it asks for none)."""
+    return asks_measure(question, kind) and gives_measure(question, kind, text)
 
 
 def gives_measure(question: str, kind: Kind | None, text: str) -> bool:

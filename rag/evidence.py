@@ -45,10 +45,12 @@ from rag.answer_types import (
     Span,
     asks_about_past,
     asks_measure,
+    counted,
     date_range,
     expected_kind,
     find_spans,
     gives_measure,
+    measured_as_asked,
     with_bound,
     with_unit,
 )
@@ -364,14 +366,35 @@ def _short(
 ) -> tuple[int, int] | None:
     """The reader's span (offsets in the sentence) as the short answer (article offsets),
     when it is confident enough (the calibrated bar) and `_fits`; else None."""
-    if span is None or confidence < reader.card["span_confidence"]:
-        return None
-    if not _fits(question, cand, span):
-        return None
+    sure = span is not None and confidence >= reader.card["span_confidence"]
+    if span is None or not sure or not _fits(question, cand, span):
+        span = _asked_figure(question, cand)
+        if span is None:
+            return None
     lo, hi = _whole(question, cand, span)
     if not gives_measure(question.search, question.kind, cand.text[lo : hi + UNIT_REACH]):
         return None  # "5 heures" for a weight: the reader's span is another figure
     return cand.start + lo, cand.start + hi
+
+
+def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None:
+    """The one figure of the sentence that is what the question asks for, when the reader is
+    unsure: the only one with the unit of the measure asked ("325 km/h" for a top speed; not
+    "0 à 100 km/h"), or followed by the thing it counts ("200 villes" for "Combien de villes
+    européennes ...?"). None when there is no such figure or several."""
+    noun = counted(question.search)
+    found = []
+    for sp in cand.spans:
+        before = cand.text[max(0, sp.start - 6) : sp.start]
+        if sp.kind is not Kind.NUMBER or re.search(r"\b0 ?(à|a|to|-) ?$", before):
+            continue
+        after = cand.text[sp.end : sp.end + UNIT_REACH]
+        words = re.findall(r"\w+", fold(after))[:3]
+        counts = noun is not None and has_term(noun, set(words))
+        measured = cand.text[sp.start : with_unit(cand.text, sp.end)]  # its own unit only
+        if counts or measured_as_asked(question.search, question.kind, measured):
+            found.append(sp)
+    return (found[0].start, found[0].end) if len(found) == 1 else None
 
 
 def features(

@@ -29,6 +29,7 @@ from rag.answer import (
 from rag.answer_types import (
     Kind,
     asks_about_past,
+    counted,
     date_range,
     dated,
     expected_kind,
@@ -46,6 +47,7 @@ from rag.engine import Engine
 from rag.errors import RagError
 from rag.evaluate import holds
 from rag.evidence import PREFILTER, READ, READ_ALWAYS, analyse
+from rag.reader import Verdict
 from rag.retrieval import Hit
 from rag.text import terms
 from rag.vectors import Published
@@ -457,6 +459,60 @@ def test_a_measure_asked_for_is_looked_for_past_the_best_looking_sentences(news:
     assert "2 000 ch" not in "".join(c.text for c in by_look[:PREFILTER])
     ranked = evidence.read_sentences(q, cands, news.reader, lambda _: None)
     assert "2 000 ch" in ranked[0].text and ranked[0].gate is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "short"),
+    [
+        (
+            "Elle abat le 0 à 100 km/h en 2.9 secondes et file à 325 km/h en pointe.",
+            "What is the top speed of the car?",
+            "325 km/h",
+        ),
+        (
+            "Ce système est déjà en place dans 200 villes européennes depuis 2015.",
+            "Combien de villes européennes utilisent ce système ?",
+            "200",
+        ),
+        (
+            "Le département a acheté les fromages à sept producteurs, pour 3 000 euros.",
+            "How many producers did the department buy the cheeses from?",
+            "sept",
+        ),
+        # Two figures of the measure, or none of the thing counted: no short answer.
+        ("Elle mesure 4.40 mètres, et 4.80 mètres en mode long.", "How long is the car?", None),
+        ("Il y a 200 bus et 30 trams.", "Combien de villes ont ce système ?", None),
+    ],
+)
+def test_the_one_figure_asked_for_is_the_short_answer_when_the_reader_is_unsure(
+    news: Engine, monkeypatch: pytest.MonkeyPatch, sentence: str, question: str, short: str | None
+) -> None:
+    real = news.reader.read
+
+    def unsure(question: str, sentences: list[str]) -> list[Verdict]:
+        return [replace(v, span=None, span_confidence=0.0) for v in real(question, sentences)]
+
+    monkeypatch.setattr(news.reader, "read", unsure)
+    hit = Hit("s#0", "s.md", "S", 0, len(sentence), sentence, 0.9, 0.8)
+    q = analyse(question)
+    cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
+    [cand] = evidence.read_sentences(q, cands, news.reader, lambda _: None)
+    assert (sentence[slice(*cand.short)] if cand.short else None) == short
+
+
+@pytest.mark.parametrize(
+    ("question", "thing"),
+    [
+        ("How many Twitter accounts did the hackers target?", "accounts"),
+        ("Combien de comptes Twitter ont été piratés ?", "comptes"),
+        ("How many people live in Warsaw?", "people"),
+        ("How many of Warsaw's inhabitants spoke Polish?", None),  # a share, maybe
+        ("How many kilometres did it travel?", None),  # a unit: a measure
+        ("How much CO2 did it emit?", None),
+    ],
+)
+def test_the_thing_a_question_counts(question: str, thing: str | None) -> None:
+    assert counted(question) == thing
 
 
 @pytest.mark.parametrize(
