@@ -381,7 +381,9 @@ def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None
     """The one figure of the sentence that is what the question asks for, when the reader is
     unsure: the only one with the unit of the measure asked ("325 km/h" for a top speed; not
     "0 à 100 km/h"), or followed by the thing it counts ("200 villes" for "Combien de villes
-    européennes ...?"). None when there is no such figure or several."""
+    européennes ...?"), or else, unless a measure is asked, the only date, figure or amount
+    of the kind asked ("en novembre 2011" for "Quand ...?"). None when there is no such
+    figure or several."""
     noun = counted(question.search)
     found = []
     for sp in cand.spans:
@@ -394,6 +396,12 @@ def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None
         measured = cand.text[sp.start : with_unit(cand.text, sp.end)]  # its own unit only
         if counts or measured_as_asked(question.search, question.kind, measured):
             found.append(sp)
+    if (
+        not found
+        and question.kind not in (None, Kind.NAME)
+        and not asks_measure(question.search, question.kind)
+    ):
+        found = [sp for sp in cand.spans if _answers(question, cand, sp)]
     return (found[0].start, found[0].end) if len(found) == 1 else None
 
 

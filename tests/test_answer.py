@@ -479,7 +479,19 @@ def test_a_measure_asked_for_is_looked_for_past_the_best_looking_sentences(news:
             "How many producers did the department buy the cheeses from?",
             "sept",
         ),
-        # Two figures of the measure, or none of the thing counted: no short answer.
+        # Else the one date or figure of the kind asked.
+        (
+            "Après 14 mois, en novembre 2011, le Galicien est suspendu pour deux ans.",
+            "Quand le Galicien est-il suspendu ?",
+            "novembre 2011",
+        ),
+        (
+            "L'Ukraine compte environ 40 millions d'habitants.",
+            "How many inhabitants does Ukraine have?",
+            "environ 40 millions",
+        ),
+        # Two figures of the measure, or of the kind asked: no short answer.
+        ("La ville, fondée en 1596, est capitale depuis 1611.", "When was it founded?", None),
         ("Elle mesure 4.40 mètres, et 4.80 mètres en mode long.", "How long is the car?", None),
         ("Il y a 200 bus et 30 trams.", "Combien de villes ont ce système ?", None),
     ],
