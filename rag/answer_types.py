@@ -88,6 +88,7 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"\bcombien d'(annees|ans|heures|jours|semaines)\b",
             r"\b(lap|race|record|finishing|journey|travel|flight) times?\b|\bchrono\b",
             r"\b(en )?combien de (secondes|minutes|heures|jours|mois)\b",
+            r"\bhow quickly\b",  # "... go from 0 to 100 km/h?": 6.8 seconds
         ],
     ),
     (
@@ -165,7 +166,10 @@ _MEASURES = [
         ),
     ),
     (
-        re.compile(r"\b(what( is| was)?( the| its)? (\w+ )?range|autonomie|how far)\b"),
+        re.compile(
+            r"\b(what( is| was)?( the| its)? (\w+ )?range|how much (\w+ )?range|autonomie"
+            r"|how far)\b"
+        ),
         re.compile(
             r"(?i)\d\s*(km|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?|feet|ft"
             r"|yards?|light[- ]years?|ann[ée]es[- ]lumi[eè]re)\b"
@@ -297,8 +301,8 @@ _MONTH = rf"(?:(?i:{_MONTHS_FR})|{_MONTHS_EN})(?<=\.|\w)(?!\w)"
 _YEAR = r"(?:1[0-9]{3}|20[0-9]{2})(?![\d,.]\d)"
 _DAY = r"(?:1er|[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _ORDINAL = (
-    r"(?i:premier|premi[èe]re|1er|1re|deuxi[èe]me|2e|second|seconde|troisi[èe]me|3e"
-    r"|quatri[èe]me|4e|dernier|derni[èe]re|first|third|fourth|last)"
+    r"(?i:premier|premi[èe]re|deuxi[èe]me|second|seconde|troisi[èe]me|quatri[èe]me|dernier"
+    r"|derni[èe]re|first|third|fourth|last|[1-4](?:er|re|[èe]re|e|[èe]me|st|nd|rd|th))"
 )
 _EDGE = r"(?i:d[ée]but|fin|mi-|milieu|courant|early|late|mid-?|end of|beginning of|the end of)"
 _SEASON = r"(?i:printemps|[ée]t[ée]|automne|hiver|spring|summer|autumn|fall|winter)"
@@ -312,7 +316,9 @@ _DATE = re.compile(
             rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?",  # 5 June 2024, le 1er mars
             rf"\b{_MONTH}\s+{_DAY}\b(?:,?\s+{_YEAR})?",  # June 5, 2024
             rf"\b{_ORDINAL}\s+(?i:trimestre|semestre|quarter|half)(?:\s+(?:de\s+|of\s+)?{_YEAR})?",
-            rf"\b[QHTS][1-4](?:\s+{_YEAR}|\b)",  # Q1 2025, H2, T1 (trimestre)
+            # Q1 2025, "in H2", "au T1" (trimestre); not a model alone ("l'Audi Q3")
+            rf"\b[QHTS][1-4]\s+{_YEAR}",
+            r"(?:(?<=\bin )|(?<=\bby )|(?<=\bau )|(?<=\bthe ))[QHTS][1-4]\b",
             rf"\b{_EDGE}\s*(?:(?:du\s+mois\s+)?(?:d['’]|de\s+)?|de\s+l['’]ann[ée]e\s+)?"
             rf"(?:{_MONTH}(?:\s+{_YEAR})?|{_YEAR})",
             # the last weekend of September, la première semaine de mai
@@ -661,8 +667,8 @@ def in_english(short: str, kind: Kind | None) -> str | None:
             out.append(word.replace("milliards", "billions"))  # "des millions": millions
         elif word in _ORDINALS or word in _ENGLISH:
             out.append(_ORDINALS.get(word) or _ENGLISH[word])
-        elif kind is Kind.NUMBER and last_number >= 0 and group == "word":
-            break  # the counted thing ("livraisons"): the number answers "how many"
+        elif kind is Kind.NUMBER and (last_number >= 0 or counted) and group == "word":
+            break  # the counted thing ("livraisons", "sept producteurs"): it answers "how many"
         else:
             return None
     if currency:

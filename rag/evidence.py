@@ -385,24 +385,25 @@ def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None
     of the kind asked ("en novembre 2011" for "Quand ...?"). None when there is no such
     figure or several."""
     noun = counted(question.search)
-    found = []
+    found: list[tuple[int, int]] = []
     for sp in cand.spans:
         before = cand.text[max(0, sp.start - 6) : sp.start]
         if sp.kind is not Kind.NUMBER or re.search(r"\b0 ?(à|a|to|-) ?$", before):
             continue
-        after = cand.text[sp.end : sp.end + UNIT_REACH]
-        words = re.findall(r"\w+", fold(after))[:3]
-        counts = noun is not None and has_term(noun, set(words))
+        words = list(re.finditer(r"\w+", cand.text[sp.end : sp.end + UNIT_REACH]))[:3]
+        thing = next((w for w in words if noun and has_term(noun, {fold(w[0])})), None)
         measured = cand.text[sp.start : with_unit(cand.text, sp.end)]  # its own unit only
-        if counts or measured_as_asked(question.search, question.kind, measured):
-            found.append(sp)
+        if thing:  # with the thing counted: "4,9 millions d'auditeurs"
+            found.append((sp.start, sp.end + thing.end()))
+        elif measured_as_asked(question.search, question.kind, measured):
+            found.append((sp.start, sp.end))
     if (
         not found
         and question.kind not in (None, Kind.NAME)
         and not asks_measure(question.search, question.kind)
     ):
-        found = [sp for sp in cand.spans if _answers(question, cand, sp)]
-    return (found[0].start, found[0].end) if len(found) == 1 else None
+        found = [(sp.start, sp.end) for sp in cand.spans if _answers(question, cand, sp)]
+    return found[0] if len(found) == 1 else None
 
 
 def features(

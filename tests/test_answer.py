@@ -472,12 +472,12 @@ def test_a_measure_asked_for_is_looked_for_past_the_best_looking_sentences(news:
         (
             "Ce système est déjà en place dans 200 villes européennes depuis 2015.",
             "Combien de villes européennes utilisent ce système ?",
-            "200",
+            "200 villes",
         ),
         (
             "Le département a acheté les fromages à sept producteurs, pour 3 000 euros.",
             "How many producers did the department buy the cheeses from?",
-            "sept",
+            "sept producteurs",
         ),
         # Else the one date or figure of the kind asked.
         (
@@ -758,6 +758,7 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("What market share did electric vehicles reach?", Kind.NUMBER),
         ("What is the top company in Europe?", None),  # "top" makes no number of it
         ("How long did the strike last?", Kind.DURATION),
+        ("How quickly does the X2 go from 0 to 100 km/h?", Kind.DURATION),
         ("How long was Warsaw occupied by Germany?", Kind.DURATION),
         ("Who is the CEO of Voltaris?", Kind.NAME),
         ("Qui dirige Xiaomi ?", Kind.NAME),
@@ -835,6 +836,24 @@ def test_spans_of_news_shapes() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        (
+            "L'Audi A6 arrive au 3ème trimestre, le Q3 au 4th quarter.",
+            ["3ème trimestre", "4th quarter"],
+        ),
+        ("Le nouvel Audi Q3 arrive.", []),  # a model, not a quarter
+        ("Les ventes ont progressé au T3, et in Q4 2019.", ["T3", "Q4 2019"]),
+    ],
+)
+def test_a_quarter_is_a_date_and_a_model_is_not(text: str, dates: list[str]) -> None:
+    found = [s.text for s in find_spans(text) if s.kind is Kind.DATE]
+    assert found == dates
+    for s in find_spans(text):
+        assert text[s.start : s.end] == s.text
+
+
+@pytest.mark.parametrize(
     ("text", "bounded"),
     [
         ("Près de 3 millions de chrétiens vivent au Pakistan.", "Près de 3 millions"),
@@ -898,6 +917,7 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("de 2.500 à 5.000 euros", Kind.MONEY, "€2,500 to €5,000"),  # was "2,500 to €5,000"
         ("près de 4,5 %", Kind.NUMBER, "nearly 4.5%"),
         ("100 000 livraisons", Kind.NUMBER, "100,000"),  # the count answers "how many"
+        ("sept producteurs", Kind.NUMBER, "seven"),
         ("4,2 mégawatts", Kind.NUMBER, "4.2 megawatts"),  # a unit is no counted thing
         ("4,2 MW", Kind.NUMBER, "4.2 MW"),
         ("2 000 ch", Kind.NUMBER, "2,000 hp"),  # was "2,000": "ch" taken for a counted thing
@@ -1239,6 +1259,8 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
         ("Quel est l'empattement du Renault Morphoz ?", "2025", False),
         ("What is the length of the film?", "2 hours", True),  # a length of time
         ("How tall is the tower?", "102 storeys", True),
+        ("How much range does the new software add?", "100 % électrique", False),
+        ("How much range does the new software add?", "20 km", True),
         ("Quelle est la capacité de la batterie ?", "80 kWh", True),
         ("Quelle est la capacité de la batterie ?", "35 minutes", False),
         ("What is the top speed of the Vanguard?", "30 metres per second", True),
