@@ -171,7 +171,7 @@ _MEASURES = [
             r"|how far)\b"
         ),
         re.compile(
-            r"(?i)\d\s*(km|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?|feet|ft"
+            r"(?i)\d\s*(km(?!/)|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?|feet|ft"
             r"|yards?|light[- ]years?|ann[ée]es[- ]lumi[eè]re)\b"
         ),
     ),
@@ -181,7 +181,7 @@ _MEASURES = [
             r"|width|largeur|how wide)\b"
         ),
         re.compile(
-            r"(?i)\d\s*(km|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?|cm"
+            r"(?i)\d\s*(km(?!/)|kilom[eè]tres?|kilomet(er|re)s?|miles?|m|m[eè]tres?|meters?|cm"
             r"|centim[eè]tres?|centimet(er|re)s?|mm|millim[eè]tres?|feet|ft|inch(es)?|pouces?"
             r"|yards?|stor(ey|ie)s|storeys|[ée]tages|years?|ans|months?|mois|weeks?|semaines?"
             r"|days?|jours|hours?|heures|minutes?)\b"  # "the length of the film": 2 hours

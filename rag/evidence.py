@@ -378,32 +378,34 @@ def _short(
 
 
 def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None:
-    """The one figure of the sentence that is what the question asks for, when the reader is
-    unsure: the only one with the unit of the measure asked ("325 km/h" for a top speed; not
-    "0 à 100 km/h"), or followed by the thing it counts ("200 villes" for "Combien de villes
-    européennes ...?"), or else, unless a measure is asked, the only date, figure or amount
-    of the kind asked ("en novembre 2011" for "Quand ...?"). None when there is no such
-    figure or several."""
+    """The sentence's one date, figure or amount of the kind the question asks for, when the
+    reader is unsure ("novembre 2011" for "Quand le Galicien est-il suspendu ?"); for a measure
+    asked, its one figure with a unit of that measure ("325 km/h" for a top speed; not the
+    "100 km/h" of "0 à 100 km/h"); with the thing counted when it follows ("200 villes" for
+    "Combien de villes européennes ...?"). None when there is no such figure or several
+    ("plus de 100 000 véhicules" and "367 820 voitures": which one did Tesla deliver?)."""
+    if question.kind in (None, Kind.NAME):
+        return None
+    measure = asks_measure(question.search, question.kind)
+    found = [
+        sp
+        for sp in cand.spans
+        if _answers(question, cand, sp)
+        and not re.search(r"\b0 ?(à|a|to|-) ?$", cand.text[max(0, sp.start - 6) : sp.start])
+        and (
+            not measure
+            or measured_as_asked(
+                question.search, question.kind, cand.text[sp.start : with_unit(cand.text, sp.end)]
+            )
+        )
+    ]
+    if len(found) != 1:
+        return None
+    (sp,) = found
     noun = counted(question.search)
-    found: list[tuple[int, int]] = []
-    for sp in cand.spans:
-        before = cand.text[max(0, sp.start - 6) : sp.start]
-        if sp.kind is not Kind.NUMBER or re.search(r"\b0 ?(à|a|to|-) ?$", before):
-            continue
-        words = list(re.finditer(r"\w+", cand.text[sp.end : sp.end + UNIT_REACH]))[:3]
-        thing = next((w for w in words if noun and has_term(noun, {fold(w[0])})), None)
-        measured = cand.text[sp.start : with_unit(cand.text, sp.end)]  # its own unit only
-        if thing:  # with the thing counted: "4,9 millions d'auditeurs"
-            found.append((sp.start, sp.end + thing.end()))
-        elif measured_as_asked(question.search, question.kind, measured):
-            found.append((sp.start, sp.end))
-    if (
-        not found
-        and question.kind not in (None, Kind.NAME)
-        and not asks_measure(question.search, question.kind)
-    ):
-        found = [(sp.start, sp.end) for sp in cand.spans if _answers(question, cand, sp)]
-    return found[0] if len(found) == 1 else None
+    words = list(re.finditer(r"\w+", cand.text[sp.end : sp.end + UNIT_REACH]))[:3]
+    thing = next((w for w in words if noun and has_term(noun, {fold(w[0])})), None)
+    return sp.start, sp.end + (thing.end() if thing else 0)
 
 
 def features(

@@ -490,7 +490,13 @@ def test_a_measure_asked_for_is_looked_for_past_the_best_looking_sentences(news:
             "How many inhabitants does Ukraine have?",
             "environ 40 millions",
         ),
-        # Two figures of the measure, or of the kind asked: no short answer.
+        # Two figures of the measure, or of the kind asked: no short answer (the one
+        # followed by "véhicules" is not the one Tesla delivered).
+        (
+            "Cinq marques ont vendu plus de 100 000 véhicules, et Tesla 367 820 voitures.",
+            "How many vehicles did Tesla deliver?",
+            None,
+        ),
         ("La ville, fondée en 1596, est capitale depuis 1611.", "When was it founded?", None),
         ("Elle mesure 4.40 mètres, et 4.80 mètres en mode long.", "How long is the car?", None),
         ("Il y a 200 bus et 30 trams.", "Combien de villes ont ce système ?", None),
@@ -1261,6 +1267,7 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
         ("How tall is the tower?", "102 storeys", True),
         ("How much range does the new software add?", "100 % électrique", False),
         ("How much range does the new software add?", "20 km", True),
+        ("What range does the Fisker Ocean have?", "de 0 à 96 km/h", False),  # a speed
         ("Quelle est la capacité de la batterie ?", "80 kWh", True),
         ("Quelle est la capacité de la batterie ?", "35 minutes", False),
         ("What is the top speed of the Vanguard?", "30 metres per second", True),
