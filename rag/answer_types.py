@@ -228,7 +228,6 @@ _SCALE_OF = r"(?:(?:millions?|milliards?|billions?|thousands?|mille)\s+)?(?:(?:d
 #: A figure followed by such a unit, with its scale between ("122 millions de tonnes").
 _MEASURED = re.compile(rf"(?i)(\d\s*{_SCALE_OF}(?:{_MEASURE_UNITS})(?!\w)|[$€£¥]\s*\d)")
 _UNIT_AFTER = re.compile(rf"(?i)\s*(?:(?:de|d'|of)\s*)?(?:{_PHYSICAL_UNITS})(?!\w)")
-_COUNT = re.compile(r"\bhow many\b|\bcombien d(?:e |')\w+[sx]\b")
 _UNIT_WORD = re.compile(rf"\b(?:{_MEASURE_UNITS})(?!\w)|%|\bpercent|\bpour ?cent")
 
 
@@ -241,7 +240,7 @@ def asks_measure(question: str, kind: Kind | None) -> bool:
 
 _AUXILIARY = r"did|do|does|were|was|are|is|will|would|have|has|had|can|could|should|must|may|might"
 _COUNTED_EN = re.compile(rf"\bhow many ((?:[\w-]+ ){{1,4}}?)(?:{_AUXILIARY})\b")
-_COUNTED_FR = re.compile(r"\bcombien (?:de |d')([\w-]+)")
+_COUNTED_FR = re.compile(r"\bcombien (?:de |d')([\w-]+[sx])\b")  # things: not "combien de CO2"
 
 
 def counted(question: str) -> str | None:
@@ -277,7 +276,7 @@ def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
     asked = [unit for cue, unit in _MEASURES if cue.search(folded)]
     if asked:
         return all(unit.search(text) for unit in asked)
-    if _COUNT.search(folded) and not _UNIT_WORD.search(folded):
+    if counted(question) and not _UNIT_WORD.search(folded):
         return not _MEASURED.search(text)
     return True
 
