@@ -31,6 +31,7 @@ from rag.answer_types import (
     find_spans,
     in_english,
     in_french,
+    measure_asked,
 )
 from rag.errors import RagError
 from rag.evidence import Candidate, Question
@@ -474,8 +475,9 @@ def _latest(reading: Reading) -> Answer | None:
 def _abstention_text(q: Question, closest: list[Candidate], ranked: list[Candidate]) -> str:
     """Why there is no answer, as far as the rules tell: a name, code or year that every
     sentence of the shape asked for lacks (or the closest one), articles all published before
-    what the question asks happened, no date or figure where one is asked for. `ranked`:
-    every sentence considered, `closest`: those shown."""
+    what the question asks happened, no date, figure or measure where one is asked for
+    ("none of the closest passages gives a range"). `ranked`: every sentence considered,
+    `closest`: those shown."""
     said = f"{_dont_say(q)}."
     shaped = [c for c in ranked if c.gate != "type"]  # those of the kind of answer asked
     gates = {c.gate for c in shaped}
@@ -488,6 +490,8 @@ def _abstention_text(q: Question, closest: list[Candidate], ranked: list[Candida
         said = f"{_dont_say(q)}: the closest passages do not mention {', '.join(named)}."
     elif gates == {"early"}:
         said = f"{_dont_say(q)}: the closest passages were published before {q.happened}."
+    elif not shaped and (measure := measure_asked(q.search, q.kind)):  # numbers, no unit
+        said = f"{_dont_say(q)}: none of the closest passages gives {measure}."
     elif q.kind and not any(sp.kind in ACCEPTS[q.kind] for c in closest for sp in c.spans):
         said = f"{_dont_say(q)}: none of the closest passages gives {NOUNS[q.kind]}."
     return f"{said} The closest passages are below (closest, not an answer)."

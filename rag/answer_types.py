@@ -160,12 +160,14 @@ def expected_kind(question: str) -> Kind | None:
 #: the baby weigh?" is answered by "3,190 kg", not by the "5 heures" of its birth.
 _MEASURES = [
     (
+        "a weight",
         re.compile(r"\b(weigh\w*|weight|how heavy|poids|pese\w*|peser)\b"),
         re.compile(
             r"(?i)\d\s*(kg|kilo(gramme)?s?|g|grammes?|t|tonnes?|tons?|pounds?|lbs?|livres?)\b"
         ),
     ),
     (
+        "a range",
         re.compile(
             r"\b(what( is| was)?( the| its)? (\w+ )?range|how much (\w+ )?range|autonomie"
             r"|how far)\b"
@@ -176,6 +178,7 @@ _MEASURES = [
         ),
     ),
     (
+        "a length",
         re.compile(
             r"\b(wheelbase|empattement|length|longueur|how long is|height|hauteur|how tall"
             r"|width|largeur|how wide)\b"
@@ -188,6 +191,7 @@ _MEASURES = [
         ),
     ),
     (
+        "a speed",
         # Not "How fast does it go from 0 to 100 km/h?": a time.
         re.compile(r"\b(speed|vitesse|how fast)\b(?!.*\b0 ?(to|a|-) ?100\b)"),
         re.compile(
@@ -197,12 +201,14 @@ _MEASURES = [
         ),
     ),
     (
+        "a power",
         re.compile(rf"\b(how powerful|what( is| was)?( the| its)? (\w+ )?power|{_PUISSANCE})\b"),
         re.compile(
             r"(?i)\d\s*(ch|cv|hp|bhp|kw|kilowatts?|w|watts?|chevaux|horsepower|mw|m[eé]gawatts?)\b"
         ),
     ),
     (
+        "a battery's capacity",
         re.compile(
             r"\b(capacity|capacite|size|taille|how big)\b.*\bbatter\w*"
             r"|\bbatter\w*\b.*\b(capacity|capacite|size|taille)\b"
@@ -231,11 +237,13 @@ _UNIT_AFTER = re.compile(rf"(?i)\s*(?:(?:de|d'|of)\s*)?(?:{_PHYSICAL_UNITS})(?!\
 _UNIT_WORD = re.compile(rf"\b(?:{_MEASURE_UNITS})(?!\w)|%|\bpercent|\bpour ?cent")
 
 
-def asks_measure(question: str, kind: Kind | None) -> bool:
-    """Does a question for a number ask for a measure with its unit (a weight, a range, a
-    speed, a power, a battery's capacity)?"""
+def measure_asked(question: str, kind: Kind | None) -> str | None:
+    """The measure a question for a number asks for with its unit ("a weight", "a range", "a
+    length", "a speed", "a power", "a battery's capacity"), or None."""
     folded = fold(question)
-    return kind is Kind.NUMBER and any(cue.search(folded) for cue, _ in _MEASURES)
+    if kind is not Kind.NUMBER:
+        return None
+    return next((noun for noun, cue, _ in _MEASURES if cue.search(folded)), None)
 
 
 _AUXILIARY = r"did|do|does|were|was|are|is|will|would|have|has|had|can|could|should|must|may|might"
@@ -261,7 +269,7 @@ def counted(question: str) -> str | None:
 def measured_as_asked(question: str, kind: Kind | None, text: str) -> bool:
     """Whether `text`, a figure and what follows it, has the unit of a measure the question
     asks for (False when it asks for none)."""
-    return asks_measure(question, kind) and gives_measure(question, kind, text)
+    return measure_asked(question, kind) is not None and gives_measure(question, kind, text)
 
 
 def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
@@ -273,7 +281,7 @@ def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
     if kind is not Kind.NUMBER:
         return True
     folded = fold(question)
-    asked = [unit for cue, unit in _MEASURES if cue.search(folded)]
+    asked = [unit for _, cue, unit in _MEASURES if cue.search(folded)]
     if asked:
         return all(unit.search(text) for unit in asked)
     if counted(question) and not _UNIT_WORD.search(folded):

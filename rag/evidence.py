@@ -44,12 +44,12 @@ from rag.answer_types import (
     Kind,
     Span,
     asks_about_past,
-    asks_measure,
     counted,
     date_range,
     expected_kind,
     find_spans,
     gives_measure,
+    measure_asked,
     measured_as_asked,
     with_bound,
     with_unit,
@@ -289,7 +289,7 @@ def read_sentences(
     shared = _written_alike(question, next((c.hit for c in cands if c.rank == 0), None))
     ordered = sorted(cands, key=lambda c: (-c.prefilter, c.rank, c.start))
     pool = ordered[:PREFILTER]
-    if asks_measure(question.search, question.kind):  # "600 km" may look less like it
+    if measure_asked(question.search, question.kind):  # "600 km" may look less like it
         pool += [c for c in ordered[PREFILTER:] if any(_answers(question, c, sp) for sp in c.spans)]
     for c in pool:
         gate, missing = _gate(question, c, article_text, shared)
@@ -386,7 +386,7 @@ def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None
     ("plus de 100 000 véhicules" and "367 820 voitures": which one did Tesla deliver?)."""
     if question.kind in (None, Kind.NAME):
         return None
-    measure = asks_measure(question.search, question.kind)
+    measure = measure_asked(question.search, question.kind)
     found = [
         sp
         for sp in cand.spans

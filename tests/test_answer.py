@@ -1200,6 +1200,23 @@ def test_a_year_the_article_does_not_speak_of_is_absent(tmp_path: Path, embedder
     assert not ans.abstained and "mars 2017" in ans.citations[0].quote, ans.text
 
 
+def test_a_measure_no_passage_gives_is_named_in_the_abstention(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """ "What is the range of the BMW Concept i4?" quoted its power and battery (no range in
+    the passages retrieved): it abstains and says which measure is missing."""
+    article = (
+        "---\ntitle: Le concept BMW i4\ndate: 2020-03-04\n---\n"
+        "Le concept BMW i4 accueille un moteur développant 530 ch. Sa batterie de 80 kWh se "
+        "recharge en 35 minutes. La version de production entrera en production en 2021."
+    )
+    engine = indexed(tmp_path, embedder, {"i4.md": article})
+    ans = ask(engine, "What is the range of the BMW Concept i4?")
+    assert ans.abstained and "none of the closest passages gives a range" in ans.text, ans.text
+    ans = ask(engine, "How powerful is the BMW Concept i4?")
+    assert not ans.abstained and "530 ch" in ans.citations[0].quote, ans.text
+
+
 def test_what_happened_in_a_period_is_not_answered_by_an_article_from_before_it(
     tmp_path: Path, embedder: Embedder
 ) -> None:
