@@ -232,7 +232,9 @@ _MEASURE_UNITS = (
 )
 _SCALE_OF = r"(?:(?:millions?|milliards?|billions?|thousands?|mille)\s+)?(?:(?:de|d'|of)\s*)?"
 #: A figure followed by such a unit, with its scale between ("122 millions de tonnes").
-_MEASURED = re.compile(rf"(?i)(\d\s*{_SCALE_OF}(?:{_MEASURE_UNITS})(?!\w)|[$€£¥]\s*\d)")
+_MEASURED = re.compile(
+    rf"(?i)(\d\s*{_SCALE_OF}(?:{_MEASURE_UNITS})(?!\w)|[$€£¥]\s*\d|\d\s*(%|pour ?cent|percent))"
+)
 _UNIT_AFTER = re.compile(rf"(?i)\s*(?:(?:de|d'|of)\s*)?(?:{_PHYSICAL_UNITS})(?!\w)")
 _UNIT_WORD = re.compile(rf"\b(?:{_MEASURE_UNITS})(?!\w)|%|\bpercent|\bpour ?cent")
 
@@ -247,7 +249,7 @@ def measure_asked(question: str, kind: Kind | None) -> str | None:
 
 
 _AUXILIARY = r"did|do|does|were|was|are|is|will|would|have|has|had|can|could|should|must|may|might"
-_COUNTED_EN = re.compile(rf"\bhow many ((?:[\w-]+ ){{1,4}}?)(?:{_AUXILIARY})\b")
+_COUNTED_EN = re.compile(rf"\bhow many (?!of\b)((?:[\w-]+ ){{1,4}}?)(?:{_AUXILIARY})\b")
 _COUNTED_FR = re.compile(r"\bcombien (?:de |d')([\w-]+[sx])\b")  # things: not "combien de CO2"
 
 
@@ -256,14 +258,12 @@ def counted(question: str) -> str | None:
     hackers target?", "villes" in "Combien de villes européennes ...?"; None for a question
     counting nothing or a unit ("How many kilometres ...")."""
     folded = fold(question)
-    m = _COUNTED_EN.search(folded) or re.search(r"\bhow many ([\w-]+ )", folded)
-    noun = m[1].split()[-1] if m else None
-    if noun is None:
-        m = _COUNTED_FR.search(folded)
-        noun = m[1] if m else None
-    if noun is None or noun in STOPWORDS or _UNIT_WORD.fullmatch(noun):
-        return None  # "How many of ...": not a thing
-    return noun
+    m = _COUNTED_EN.search(folded) or re.search(r"\bhow many (?!of\b)([\w-]+ )", folded)
+    m = m or _COUNTED_FR.search(folded)
+    words = [w for w in m[1].split() if len(w) > 1 and w not in STOPWORDS] if m else []
+    if not words or _UNIT_WORD.fullmatch(words[-1]):
+        return None  # "How many of the residents ...": a share, maybe
+    return words[-1]  # "How many Aston Martin Rapide E ...": "rapide"
 
 
 def measured_as_asked(question: str, kind: Kind | None, text: str) -> bool:

@@ -367,13 +367,15 @@ def _short(
     """The reader's span (offsets in the sentence) as the short answer (article offsets),
     when it is confident enough (the calibrated bar) and `_fits`; else None."""
     sure = span is not None and confidence >= reader.card["span_confidence"]
-    if span is None or not sure or not _fits(question, cand, span):
-        span = _asked_figure(question, cand)
-        if span is None:
-            return None
+    if span is not None and sure and _fits(question, cand, span):
+        lo, hi = _whole(question, cand, span)
+        if gives_measure(question.search, question.kind, cand.text[lo : hi + UNIT_REACH]):
+            return cand.start + lo, cand.start + hi
+        # "5 heures" for a weight, "14.1 kWh" for a range: the reader's span is another figure
+    span = _asked_figure(question, cand)
+    if span is None:
+        return None
     lo, hi = _whole(question, cand, span)
-    if not gives_measure(question.search, question.kind, cand.text[lo : hi + UNIT_REACH]):
-        return None  # "5 heures" for a weight: the reader's span is another figure
     return cand.start + lo, cand.start + hi
 
 

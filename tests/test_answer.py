@@ -518,6 +518,25 @@ def test_the_one_figure_asked_for_is_the_short_answer_when_the_reader_is_unsure(
     assert (sentence[slice(*cand.short)] if cand.short else None) == short
 
 
+def test_a_sure_span_of_another_measure_gives_way_to_the_one_asked_for(
+    news: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader sure of "14.1 kWh" for a range: the sentence's one distance is shown."""
+    sentence = "Sa batterie de 14.1 kWh lui garantit 40 km d'autonomie et 135 km/h en pointe."
+    wrong = (sentence.index("14.1"), sentence.index(" lui"))
+    real = news.reader.read
+
+    def sure_of_kwh(question: str, sentences: list[str]) -> list[Verdict]:
+        return [replace(v, span=wrong, span_confidence=0.99) for v in real(question, sentences)]
+
+    monkeypatch.setattr(news.reader, "read", sure_of_kwh)
+    hit = Hit("s#0", "s.md", "S", 0, len(sentence), sentence, 0.9, 0.8)
+    q = analyse("What is the electric range of the car?")
+    cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
+    [cand] = evidence.read_sentences(q, cands, news.reader, lambda _: None)
+    assert cand.short and sentence[slice(*cand.short)] == "40 km"
+
+
 @pytest.mark.parametrize(
     ("question", "thing"),
     [
@@ -525,6 +544,7 @@ def test_the_one_figure_asked_for_is_the_short_answer_when_the_reader_is_unsure(
         ("Combien de comptes Twitter ont été piratés ?", "comptes"),
         ("How many people live in Warsaw?", "people"),
         ("How many of Warsaw's inhabitants spoke Polish?", None),  # a share, maybe
+        ("How many Aston Martin Rapide E were to be built?", "rapide"),  # not "e"
         ("How many kilometres did it travel?", None),  # a unit: a measure
         ("How much CO2 did it emit?", None),
     ],
@@ -1291,6 +1311,7 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
         # Counting things, a measure or a price is another figure.
         ("How many Lotus Evija will be built?", "2 000 ch, devrait", False),
         ("How many Lotus Evija will be built?", "130 exemplaires", True),
+        ("How many Aston Martin Rapide E were to be built?", "100 % électrique", False),
         ("Combien de voitures ont été vendues ?", "30 000 euros", False),
         ("How many cars were sold?", "$30,000", False),
         ("How many square miles is the park?", "300 square miles", True),
