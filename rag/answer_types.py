@@ -266,12 +266,6 @@ def counted(question: str) -> str | None:
     return words[-1]  # "How many Aston Martin Rapide E ...": "rapide"
 
 
-def measured_as_asked(question: str, kind: Kind | None, text: str) -> bool:
-    """Whether `text`, a figure and what follows it, has the unit of a measure the question
-    asks for (False when it asks for none)."""
-    return measure_asked(question, kind) is not None and gives_measure(question, kind, text)
-
-
 def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
     """Whether `text`, a figure and what follows it, gives what a question for a number asks:
     the measure it asks for with its unit ("3,190 kg" for "How much does the baby weigh?"),

@@ -50,7 +50,6 @@ from rag.answer_types import (
     find_spans,
     gives_measure,
     measure_asked,
-    measured_as_asked,
     with_bound,
     with_unit,
 )
@@ -364,9 +363,10 @@ def _short(
     confidence: float,
     reader: Reader,
 ) -> tuple[int, int] | None:
-    """The reader's span (offsets in the sentence) as the short answer (article offsets),
-    when it is confident enough (the calibrated bar) and `_fits`; else None."""
-    sure = span is not None and confidence >= reader.card["span_confidence"]
+    """The short answer (article offsets): the reader's span (offsets in the sentence) when it
+    is confident enough (the calibrated bar), `_fits` and gives the measure asked; else the
+    sentence's one figure of the kind asked (`_asked_figure`); else None."""
+    sure = confidence >= reader.card["span_confidence"]
     if span is not None and sure and _fits(question, cand, span):
         lo, hi = _whole(question, cand, span)
         if gives_measure(question.search, question.kind, cand.text[lo : hi + UNIT_REACH]):
@@ -396,7 +396,7 @@ def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None
         and not re.search(r"\b0 ?(à|a|to|-) ?$", cand.text[max(0, sp.start - 6) : sp.start])
         and (
             not measure
-            or measured_as_asked(
+            or gives_measure(
                 question.search, question.kind, cand.text[sp.start : with_unit(cand.text, sp.end)]
             )
         )
