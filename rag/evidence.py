@@ -379,6 +379,15 @@ def _short(
     return cand.start + lo, cand.start + hi
 
 
+#: A question for a production run ("How many Lotus Evija will be built?"), and the words
+#: that count one ("130 exemplaires", "500 units").
+_PRODUCED = re.compile(
+    r"\b(built|produced|made|manufactured|assembled|construit\w*|produit\w*|fabrique\w*"
+    r"|assemble\w*)\b"
+)
+_RUN = re.compile(r"(?i)\s+(?:exemplaires|unit[ée]s|units|examples|copies)\b")
+
+
 def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None:
     """The sentence's one date, figure or amount of the kind the question asks for, when the
     reader is unsure ("novembre 2011" for "Quand le Galicien est-il suspendu ?"); for a measure
@@ -401,6 +410,9 @@ def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None
             )
         )
     ]
+    if len(found) > 1 and _PRODUCED.search(fold(question.search)):
+        # "produite en 130 exemplaires, facturés 1.7 million de livres": the production run
+        found = [sp for sp in found if _RUN.match(cand.text, sp.end)]
     if len(found) != 1:
         return None
     (sp,) = found

@@ -490,6 +490,12 @@ def test_a_measure_asked_for_is_looked_for_past_the_best_looking_sentences(news:
             "How many inhabitants does Ukraine have?",
             "environ 40 millions",
         ),
+        # Of two counts, the production run for what will be built.
+        (
+            "L'Evija sera produite en 130 exemplaires, facturés 1.7 million de livres.",
+            "How many Evija will be built?",
+            "130",
+        ),
         # Two figures of the measure, or of the kind asked: no short answer (the one
         # followed by "véhicules" is not the one Tesla delivered).
         (
