@@ -11,6 +11,7 @@ module does not score or choose sentences (`rag.answer` does).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -242,10 +243,8 @@ _UNIT_WORD = re.compile(rf"\b(?:{_MEASURE_UNITS})(?!\w)|%|\bpercent|\bpour ?cent
 def measure_asked(question: str, kind: Kind | None) -> str | None:
     """The measure a question for a number asks for with its unit ("a weight", "a range", "a
     length", "a speed", "a power", "a battery's capacity"), or None."""
-    folded = fold(question)
-    if kind is not Kind.NUMBER:
-        return None
-    return next((noun for noun, cue, _ in _MEASURES if cue.search(folded)), None)
+    measures, _ = _asks(question)
+    return measures[0][0] if kind is Kind.NUMBER and measures else None
 
 
 _AUXILIARY = r"did|do|does|were|was|are|is|will|would|have|has|had|can|could|should|must|may|might"
@@ -274,13 +273,20 @@ def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
     for neither."""
     if kind is not Kind.NUMBER:
         return True
+    measures, counts = _asks(question)
+    if measures:
+        return all(unit.search(text) for _, unit in measures)
+    return not (counts and _MEASURED.search(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _asks(question: str) -> tuple[tuple[tuple[str, re.Pattern[str]], ...], bool]:
+    """What a question asks of a figure, worked out once per question (the rules ask it of
+    every span of every sentence): the measures it names, with their units, and whether it
+    counts things."""
     folded = fold(question)
-    asked = [unit for _, cue, unit in _MEASURES if cue.search(folded)]
-    if asked:
-        return all(unit.search(text) for unit in asked)
-    if counted(question) and not _UNIT_WORD.search(folded):
-        return not _MEASURED.search(text)
-    return True
+    measures = tuple((noun, unit) for noun, cue, unit in _MEASURES if cue.search(folded))
+    return measures, counted(question) is not None and not _UNIT_WORD.search(folded)
 
 
 # -- spans -------------------------------------------------------------------------------------
