@@ -33,8 +33,9 @@ MAX_CHARS = 1000
 # rebuilt when this does.
 CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
 #: chunk_sentences and how their vectors are made (the `sentence_vectors` setting); v3
-#: splits sentences glued by scraping.
-SENTENCES_FINGERPRINTS = {"alone": "+sentences-v3", "pooled": "+sentences-v3-pooled", "off": ""}
+#: splits sentences glued by scraping; v4 keeps "ID.R développé" and "c'est à... Evreux!" whole
+#: and splits "la Honda e.Comme".
+SENTENCES_FINGERPRINTS = {"alone": "+sentences-v4", "pooled": "+sentences-v4-pooled", "off": ""}
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,11 @@ _BEFORE_NUMBER = word_set(
     "c p pp no n nr nº art fig vol ch chap sect réf ref tél tel janv févr fév avr juil sept oct "
     "nov déc"
 )
+# Words an ellipsis of suspense follows mid-sentence ("c'est à... Evreux!").
+_SUSPENDED = word_set(
+    "à de du des le la les un une au aux en dans sur par pour avec et ou est sont était the a "
+    "an of to in at on for with and or is are was were"
+)
 _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[IVXLC]{1,6}|[A-Za-z])")  # "1. Le point" or "II. Les"
 
 
@@ -168,8 +173,11 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
             return False
         if glued:
             closed = match.start() > start and text[match.start() - 1] in '"”»)%'
-            if is_period and not closed and not word.isdigit() and (len(word) < 2 or _dotted(word)):
+            initial = len(word) < 2 and not word.islower()  # not the Honda "e.Comme"
+            if is_period and not closed and not word.isdigit() and (initial or _dotted(word)):
                 return False  # initials: "A.Dupont", "H.P.Lovecraft"; not `"racistes".Dans`
+            if char.isupper() and after.isspace() and char not in "AÀIY":  # "Tokyo.Y sont"
+                return False  # a model's letter ("le VW ID.R développé"), no first word
             if _ENUMERATOR.fullmatch(text[start : match.start()].strip()):
                 return False  # "1.Le premier point"
         elif is_period and len(word) < 2:
@@ -182,7 +190,8 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
     if char.islower() or char in ",;:.)]}%»":  # "etc. et", "« Oui ? » a-t-il dit"
         return False
     if not is_period:
-        return True
+        # "c'est à... Evreux!": suspense, not an end (only where read: chunks keep their bounds)
+        return not (glued and match.group(1) in ("...", "…") and word.lower() in _SUSPENDED)
     if (
         (len(word) == 1 and word.isupper())
         or word in _TITLES
