@@ -72,9 +72,11 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             # Not "sold", "vendu": "how many cars were sold" asks for a number of cars.
             r"\b(how much|combien)\b.*\b(cost|price|priced|pay|paid|charge|worth|spen[dt]"
             r"|invest\w*|raise[ds]?|fund\w*|earn\w*|cout\w*|prix|pay\w*|vau[td]|valen?t"
-            r"|tarif\w*|depens\w*|budget|lev\w*|gagn\w*)",
+            r"|tarif\w*|depens\w*|budget|lev\w*|gagn\w*|deposit|acompte|fined?|amende|bonus"
+            r"|malus)",
             r"\b(what|which|quel|quelle)\b.*\b(price|cost|prix|cout|tarif|budget|salary|salaire"
-            r"|fee|montant|amount|revenue|chiffre d'affaires)\b",
+            r"|fee|montant|amount|revenue|chiffre d'affaires|deposit|acompte|fine|amende|bonus"
+            r"|malus)\b",
         ],
     ),
     (
@@ -132,11 +134,16 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             _LEAD + r"(who|whom|whose|qui|where|d'ou)\b",
             r"\b(by|to|from|with) whom\b",
             r"\b(par|a|de|avec|pour) qui\b",
-            r"\b(which|what) (company|firm|person|man|woman|team|country|city|town|region|state"
-            r"|brand|group|organi[sz]ation|party|president|leader|ceo|name)\b",
+            r"\b(which|what) ([\w-]+ )?(company|firm|person|man|woman|team|country|city|town"
+            r"|region|state|brand|group|organi[sz]ation|party|president|leader|ceo|name|airline|carmaker"
+            r"|automaker|manufacturer|newspaper|magazine|publication|channel|network|agency"
+            r"|radio|station|candidate|minister|player|driver|singer|actor|actress|artist"
+            r"|lawyer|journalist|judge|founder|director)\b",
             r"\bquel(le)?s? (est |sont )?(le |la |l')?(entreprise|societe|pays|ville|region|equipe"
             r"|personne|marque|constructeur|groupe|president|dirigeant|ministre|nom|organisation"
-            r"|parti|club)\b",
+            r"|parti|club|compagnie|journal|quotidien|hebdomadaire|magazine|chaine|agence|radio"
+            r"|station|candidate?|joueur|joueuse|pilote|chanteur|chanteuse|acteur|actrice"
+            r"|artiste|avocate?|journaliste|juge|fondateur|fondatrice|directeur|directrice)\b",
             r"\bqui (est|sont|a|ont|dirige)\b",
             rf"\bquel(le)?s? puissance {_NATIONAL}",  # "Quelle puissance étrangère ...?"
         ],
@@ -218,6 +225,27 @@ _MEASURES = [
     ),
 ]
 
+#: An amount a question for money names (its cue, folded) and the words of a sentence that
+#: gives it: "How much is the deposit for the Porsche Taycan?" is not answered by its price,
+#: "108 632 €", but by "en déposant un acompte de 2 500 €".
+_AMOUNTS = [
+    (
+        "a deposit",
+        re.compile(r"\b(deposit|down payment|acompte)\b"),
+        re.compile(r"\b(deposit|down payment|acompte|caution|depos|depot|reserv|precommand)"),
+    ),
+    (
+        "a fine",
+        re.compile(r"\b(fined?|amende)\b"),
+        re.compile(r"\b(fine|amende|penalt|penalit|sanction|condamn)"),
+    ),
+    (
+        "a bonus or malus",
+        re.compile(r"\b(bonus|malus)\b"),
+        re.compile(r"\b(bonus|malus|prime|aide)"),
+    ),
+]
+
 #: Units of a measure ("2 000 ch", "600 km"), not the one-letter or ambiguous ones the
 #: measures above accept ("m", "t", "livres": books too); as written or folded.
 _PHYSICAL_UNITS = (
@@ -242,9 +270,12 @@ _UNIT_WORD = re.compile(rf"\b(?:{_MEASURE_UNITS})(?!\w)|%|\bpercent|\bpour ?cent
 
 def measure_asked(question: str, kind: Kind | None) -> str | None:
     """The measure a question for a number asks for with its unit ("a weight", "a range", "a
-    length", "a speed", "a power", "a battery's capacity"), or None."""
-    measures, _ = _asks(question)
-    return measures[0][0] if kind is Kind.NUMBER and measures else None
+    length", "a speed", "a power", "a battery's capacity"), or the amount one for money names
+    ("a deposit", "a fine"), or None."""
+    measures, _, amounts = _asks(question)
+    if kind is Kind.NUMBER and measures:
+        return measures[0][0]
+    return amounts[0][0] if kind in (Kind.MONEY, Kind.NUMBER) and amounts else None
 
 
 _AUXILIARY = r"did|do|does|were|was|are|is|will|would|have|has|had|can|could|should|must|may|might"
@@ -273,20 +304,35 @@ def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
     for neither."""
     if kind is not Kind.NUMBER:
         return True
-    measures, counts = _asks(question)
+    measures, counts, _ = _asks(question)
     if measures:
         return all(unit.search(text) for _, unit in measures)
     return not (counts and _MEASURED.search(text))
 
 
+def gives_amount(question: str, kind: Kind | None, sentence: str) -> bool:
+    """Whether `sentence` may give the amount a question for money names: it holds a word of
+    it ("acompte", "réservation" for a deposit). True when it names none."""
+    _, _, amounts = _asks(question)
+    if kind not in (Kind.MONEY, Kind.NUMBER) or not amounts:
+        return True
+    folded = fold(sentence)
+    return all(words.search(folded) for _, words in amounts)
+
+
+Asked = tuple[tuple[str, re.Pattern[str]], ...]
+
+
 @functools.lru_cache(maxsize=256)
-def _asks(question: str) -> tuple[tuple[tuple[str, re.Pattern[str]], ...], bool]:
+def _asks(question: str) -> tuple[Asked, bool, Asked]:
     """What a question asks of a figure, worked out once per question (the rules ask it of
-    every span of every sentence): the measures it names, with their units, and whether it
-    counts things."""
+    every span of every sentence): the measures it names, with their units, whether it
+    counts things, and the amounts it names, with the words that give them."""
     folded = fold(question)
     measures = tuple((noun, unit) for noun, cue, unit in _MEASURES if cue.search(folded))
-    return measures, counted(question) is not None and not _UNIT_WORD.search(folded)
+    amounts = tuple((noun, words) for noun, cue, words in _AMOUNTS if cue.search(folded))
+    counts = counted(question) is not None and not _UNIT_WORD.search(folded)
+    return measures, counts, amounts
 
 
 # -- spans -------------------------------------------------------------------------------------
@@ -454,6 +500,22 @@ def date_range(text: str, spans: Sequence[Span], date: Span) -> tuple[int, int] 
             opened = _RANGE_FROM.search(text, max(0, a.start - 12), a.start)
             if opened:
                 return opened.start(), b.end
+    return None
+
+
+_BETWEEN = re.compile(r"(?i:\b(?:between|entre)\s+)$")
+
+
+def figure_range(text: str, spans: Sequence[Span], figure: Span) -> int | None:
+    """Where the range of figures that `figure` closes starts ("entre 67 et 87 km", "between
+    4 and 6 hours", "entre 160 km/h et 210 km/h"); None when it closes none. Not "de 120 à 135
+    km/h": that may be a change, not a range."""
+    figures = [s for s in spans if s.kind is not Kind.DATE and s.kind is not Kind.NAME]
+    for a, b in itertools.pairwise(figures):
+        if b == figure and _RANGE_TO.fullmatch(text, with_unit(text, a.end), b.start):
+            opened = _BETWEEN.search(text, max(0, a.start - 12), a.start)
+            if opened:
+                return opened.start()
     return None
 
 
@@ -980,8 +1042,9 @@ _FUTURE = re.compile(
     r"|\b[a-zàâçéèêëîïôûù]*(?:er|ir|dr|tr|vr|ur|rr|oir)(?:a|ont)\b"  # sera, ouvrira, prendront
 )
 _PAST = re.compile(
-    r"\b(?:a|ont|avait|avaient|est|sont|[ée]tait|[ée]taient|fut)\s+(?:\w+\s+)?\w+"
-    r"(?:é|ée|és|ées|i|is|ie|it|u|us|ue|ert|ort)\b"
+    r"\b(?:a|ont|avait|avaient|est|sont|[ée]tait|[ée]taient|fut)\s+(?:\w+\s+)?"
+    r"(?!(?:lundi|mardi|mercredi|jeudi|vendredi|samedi)\b)\w+"  # "c'est lundi qu'aura lieu"
+    r"(?:é|ée|és|ées|i|is|ie|it|u|us|ue|ert|ort)\b(?!['’])"  # not "qu'"
     r"|\b(?:was|were|had|has|have|did|said|(?!scheduled|planned|expected)\w+ed)\b"
 )
 # A French question's inverted past: "a-t-il vendu", "ont-ils livré", "était-elle".
@@ -1001,6 +1064,34 @@ def asks_about_past(question: str) -> bool:
     if _FUTURE.search(question):
         return False
     return bool(_PAST.search(_COPULA.sub(" ", question)) or _PAST_ASKED.search(question))
+
+
+# "When should the promenade be completed?", "When is the dam due to open?", "Quand devrait-il
+# ouvrir ?": a plan, like _FUTURE (whose "is due to" a question's inversion splits).
+_PLANNED = re.compile(r"(?i)\b(?:should|devrai(?:en)?t|(?:due|scheduled|expected|planned) to)\b")
+_DID = re.compile(r"(?i)\b(?:was|were|did|had)\b")
+
+
+def asks_about_future(question: str) -> bool:
+    """Whether the question asks about what will happen ("When will the SU7 go on sale in
+    Europe?", "When should the promenade be completed?", "Quand le barrage sera-t-il mis en
+    service ?") and bears no mark of the past ("When was the first camera sold?" is not one
+    for its "-era")."""
+    if _DID.search(question) or _PAST_ASKED.search(question):
+        return False
+    return bool(_FUTURE.search(question) or _PLANNED.search(question))
+
+
+_YEAR_NAMED = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+
+
+def before_article(text: str, published: str | None) -> bool:
+    """Whether `text` names years and each is before the year of `published`, its article's
+    date: "de 2004" in an article of 2020 does not say when something will happen."""
+    years = [int(y) for y in _YEAR_NAMED.findall(text)]
+    return bool(years and published and published[:4].isdigit()) and max(years) < int(
+        (published or "")[:4]
+    )
 
 
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"«»]*[A-ZÀÂÇÉÈÊÎÔ])|[;\"«»“”]")

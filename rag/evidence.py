@@ -43,11 +43,15 @@ from rag.answer_types import (
     ACCEPTS,
     Kind,
     Span,
+    asks_about_future,
     asks_about_past,
+    before_article,
     counted,
     date_range,
     expected_kind,
+    figure_range,
     find_spans,
+    gives_amount,
     gives_measure,
     measure_asked,
     with_bound,
@@ -153,6 +157,7 @@ class Question:
     #: For a question about what happened in a period ("How many R1T did Rivian deliver in
     #: 2022?"), the period's first day: an article published before it cannot report it.
     happened: str | None = None
+    future: bool = False  # asks what will happen ("When should the promenade be completed?")
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,7 @@ def analyse(
         period,
         follow_up,
         fact.since if fact and not period and asks_about_past(asked) else None,
+        asks_about_future(asked),
     )
 
 
@@ -495,13 +501,21 @@ def _gate(
 
 
 def _answers(question: Question, cand: Candidate, span: Span) -> bool:
-    """Could the span answer the question's kind: a date for "when", and for a number, the
-    measure asked with its unit ("600 km" for a range) or, counting things, a count?"""
+    """Could the span answer the question's kind: a date for "when" (for what will happen, not
+    a year before the article's), for a number, the measure asked with its unit ("600 km" for
+    a range) or, counting things, a count, and for an amount it names ("a deposit"), one in a
+    sentence that speaks of it?"""
     kind = question.kind
     return (
         kind is not None
         and span.kind in ACCEPTS[kind]
         and gives_measure(question.search, kind, cand.text[span.start : span.end + UNIT_REACH])
+        and gives_amount(question.search, kind, cand.text)
+        and not (
+            kind is Kind.DATE
+            and question.future
+            and before_article(cand.text[span.start : span.end], cand.hit.date)
+        )
     )
 
 
@@ -591,7 +605,8 @@ def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[
     1915 until November 1918"); to any name, date or figure it cuts ("Red" of "Red Army",
     "191.766 billion" of "191.766 billion PLN"); and to the words that bound or round the
     figure or date it starts with, which the reader often leaves out ("plus de 20 milliards
-    d'euros", "until 1796": `with_bound`); and never cutting a bracket or a quotation ("About
+    d'euros", "until 1796": `with_bound`), and to the range of figures it closes ("entre 67
+    et 87 km": `figure_range`); and never cutting a bracket or a quotation ("About
     15 kilometres (9 miles" -> "About 15 kilometres (9 miles)": `balanced`)."""
     lo, hi = span
     asked = ACCEPTS[question.kind] if question.kind is not None else frozenset()
@@ -604,11 +619,13 @@ def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[
                 if period:
                     lo, hi = min(lo, period[0]), max(hi, period[1])
     first = next((sp for sp in cand.spans if sp.start == lo), None)
-    if question.kind is Kind.NUMBER and any(
-        sp.end == hi and sp.kind is Kind.NUMBER for sp in cand.spans
-    ):
+    last = next((sp for sp in cand.spans if sp.end == hi and sp.kind in asked), None)
+    lo = lo if first is None else with_bound(cand.text, first)
+    if last and question.kind in (Kind.NUMBER, Kind.MONEY):
+        lo = min(lo, figure_range(cand.text, cand.spans, last) or lo)  # "entre 67 et 87 km"
+    if last and question.kind is Kind.NUMBER and last.kind is Kind.NUMBER:
         hi = with_unit(cand.text, hi)  # "2 000" -> "2 000 ch"
-    return balanced(cand.text, lo if first is None else with_bound(cand.text, first), hi)
+    return balanced(cand.text, lo, hi)
 
 
 def _names(question: Question) -> frozenset[str]:

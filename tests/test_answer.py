@@ -28,6 +28,7 @@ from rag.answer import (
 )
 from rag.answer_types import (
     Kind,
+    asks_about_future,
     asks_about_past,
     counted,
     date_range,
@@ -490,6 +491,11 @@ def test_a_measure_asked_for_is_looked_for_past_the_best_looking_sentences(news:
             "How many inhabitants does Ukraine have?",
             "environ 40 millions",
         ),
+        (  # with the range it closes ("87 km" was shown)
+            "Le X5 offre entre 67 et 87 km d'autonomie en mode électrique.",
+            "What is the electric range of the X5?",
+            "entre 67 et 87 km",
+        ),
         # Of two counts, the production run for what will be built.
         (
             "L'Evija sera produite en 130 exemplaires, facturés 1.7 million de livres.",
@@ -777,6 +783,8 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("En quelle année Xiaomi a-t-il été fondé ?", Kind.DATE),
         ("How much does the Xiaomi SU7 cost?", Kind.MONEY),
         ("Combien coûte la Voltaire GT ?", Kind.MONEY),
+        ("How much is the deposit for the Porsche Taycan?", Kind.MONEY),
+        ("Quel est le montant de l'amende ?", Kind.MONEY),
         ("How many jobs will the plant create?", Kind.NUMBER),
         ("Combien de départements sont en vigilance rouge ?", Kind.NUMBER),
         ("Combien de voitures Xiaomi a-t-il vendues ?", Kind.NUMBER),  # cars, not euros
@@ -795,6 +803,11 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("Who is the CEO of Voltaris?", Kind.NAME),
         ("Qui dirige Xiaomi ?", Kind.NAME),
         ("Où se trouve l'usine ?", Kind.NAME),
+        ("Which TV channel did Blanquer speak to?", Kind.NAME),
+        ("Which airline forgot a sleeping passenger?", Kind.NAME),
+        ("Which candidate does Pierre Richard lean towards?", Kind.NAME),
+        ("Quelle chaîne de télévision a interrogé le ministre ?", Kind.NAME),
+        ("Quel hebdomadaire a révélé l'affaire ?", Kind.NAME),
         ("Why did Xiaomi lose money?", None),
         ("What happened when the plant opened?", None),
     ],
@@ -1133,6 +1146,8 @@ def test_a_day_without_its_year_takes_the_year_of_its_article(
             "lundi",
             "lundi 24 juin 2019",
         ),
+        # "c'est lundi" is no past participle, nor "qu'" ("qu'aura lieu": the future).
+        ("Selon RTL, c'est lundi qu'aura lieu la rencontre.", "lundi", "lundi 24 juin 2019"),
         # Inside a quote, its own verbs tell ("il rouvrira", not "a déclaré").
         (
             "Le parc « rouvrira à partir de dimanche ou de lundi », a déclaré le maire.",
@@ -1243,6 +1258,27 @@ def test_a_measure_no_passage_gives_is_named_in_the_abstention(
     assert not ans.abstained and "530 ch" in ans.citations[0].quote, ans.text
 
 
+def test_an_amount_a_question_names_is_not_answered_by_another(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """ "How much is the deposit for the Porsche Taycan?" was answered by its price, "€108,632":
+    a sentence that says nothing of a deposit does not give one."""
+    article = (
+        "---\ntitle: La Porsche Taycan\ndate: 2019-12-12\n---\n"
+        "La Porsche Taycan 4S est accessible dès 108 632 €, la Turbo S dès 189 152 €. "
+        "Sa batterie de 93 kWh offre 463 km d'autonomie."
+    )
+    engine = indexed(tmp_path, embedder, {"taycan.md": article})
+    ans = ask(engine, "How much is the deposit for the Porsche Taycan?")
+    assert ans.abstained and "none of the closest passages gives a deposit" in ans.text, ans.text
+    deposit = "20 000 clients ont pré-commandé leur Taycan en déposant un acompte de 2 500 €."
+    (engine.settings.articles_dir / "taycan.md").write_text(f"{article} {deposit}", "utf-8")
+    engine.sync()
+    ans = ask(engine, "How much is the deposit for the Porsche Taycan?")
+    assert not ans.abstained and ans.citations[0].quote == deposit, ans.text
+    assert ans.span == "2 500 €", ans.text
+
+
 def test_what_happened_in_a_period_is_not_answered_by_an_article_from_before_it(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -1271,6 +1307,45 @@ def test_what_happened_in_a_period_is_not_answered_by_an_article_from_before_it(
 )
 def test_a_question_about_what_happened(question: str, past: bool) -> None:
     assert asks_about_past(question) is past
+
+
+@pytest.mark.parametrize(
+    ("question", "future"),
+    [
+        ("When should the Athens promenade be completed?", True),
+        ("When will Xiaomi deliver the SU7 in Europe?", True),
+        ("When is the dam scheduled to open?", True),
+        ("Quand le barrage sera-t-il mis en service ?", True),
+        ("Quand la promenade devrait-elle être achevée ?", True),
+        ("When was the first camera sold?", False),  # "camera" ends like "sera"
+        ("Quand la promenade a-t-elle été achevée ?", False),
+        ("When did Hendrix die?", False),
+    ],
+)
+def test_a_question_about_what_will_happen(question: str, future: bool) -> None:
+    assert asks_about_future(question) is future
+
+
+def test_a_year_before_the_article_does_not_say_when_something_will_happen(news: Engine) -> None:
+    """ "When should the promenade be completed?" was answered "à l'occasion des Jeux
+    olympiques de 2004" from an article of 2020, a sentence on another promenade."""
+    text = (
+        "Une promenade arborée, longue de 5 kilomètres, a été aménagée autour du rocher de "
+        "l'Acropole à l'occasion des Jeux olympiques de 2004. Selon la mairie, la grande "
+        "promenade d'Athènes devrait être achevée en 2022."
+    )
+    hit = Hit("a#0", "athenes.md", "Athènes", 0, len(text), text, 0.9, 0.8, date="2020-06-11")
+    for question, typed in [
+        ("When should the Athens promenade be completed?", ["2004"]),
+        ("When was the promenade around the Acropolis built?", []),
+    ]:
+        q = analyse(question)
+        cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
+        ranked = evidence.read_sentences(q, cands, news.reader, lambda _: None)
+        assert [c.text for c in ranked if c.gate == "type"] == [
+            c.text for c in ranked if any(y in c.text for y in typed)
+        ], question
+        assert "2022" in ranked[0].text if typed else "2004" in ranked[0].text
 
 
 def test_another_article_s_figure_is_shown_only_when_about_as_sure(
