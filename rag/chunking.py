@@ -34,7 +34,7 @@ MAX_CHARS = 1000
 CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
 #: chunk_sentences and how their vectors are made (the `sentence_vectors` setting); v3
 #: splits sentences glued by scraping; v4 keeps "ID.R développé" and "c'est à... Evreux!" whole
-#: and splits "la Honda e.Comme".
+#: and splits "la Honda e.Comme" and "une Model Y. L'entreprise".
 SENTENCES_FINGERPRINTS = {"alone": "+sentences-v4", "pooled": "+sentences-v4-pooled", "off": ""}
 
 

@@ -120,6 +120,9 @@ _SUSPENDED = word_set(
     "à de du des le la les un une au aux en dans sur par pour avec et ou est sont était the a "
     "an of to in at on for with and or is are was were"
 )
+# What opens a sentence, not a surname after an initial ("une Model Y. L'entreprise", "J. Le
+# Pen" is a name): read apart only where read (chunks keep their bounds).
+_OPENER = re.compile(r"(?:L['’]|(?:Il|Elle|Ils|Elles|On|Ce|Cette|Ces|Un|Une|It|They|This)\b)")
 _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[IVXLC]{1,6}|[A-Za-z])")  # "1. Le point" or "II. Les"
 
 
@@ -193,7 +196,7 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
         # "c'est à... Evreux!": suspense, not an end (only where read: chunks keep their bounds)
         return not (glued and match.group(1) in ("...", "…") and word.lower() in _SUSPENDED)
     if (
-        (len(word) == 1 and word.isupper())
+        (len(word) == 1 and word.isupper() and not (glued and _OPENER.match(text, nxt)))
         or word in _TITLES
         or word.lower() in _LOWER_ABBREVIATIONS
     ):

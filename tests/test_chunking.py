@@ -122,12 +122,14 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
             ["Il a dit : “Bonjour.”", "Elle a répondu “Au revoir”.", "Fin."],
         ),
         (  # a model's letter, a lower-case model glued to the next sentence, suspense
-            "Le VW ID.R développé par VW.La Honda e.Comme prévu, c'est à... Evreux! Puis...",
+            "Le VW ID.R développé par VW.La Honda e.Comme prévu, c'est à... Evreux! Puis... "
+            "une Model Y. L'entreprise de J. Le Pen.",
             [
                 "Le VW ID.R développé par VW.",
                 "La Honda e.",
                 "Comme prévu, c'est à... Evreux!",
-                "Puis...",
+                "Puis... une Model Y.",
+                "L'entreprise de J. Le Pen.",
             ],
         ),
         (  # ellipsis, and a semicolon is not a sentence end
