@@ -1082,16 +1082,16 @@ def asks_about_future(question: str) -> bool:
     return bool(_FUTURE.search(question) or _PLANNED.search(question))
 
 
-_YEAR_NAMED = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+_YEAR_NAMED = re.compile(rf"\b{_YEAR}\b")
 
 
 def before_article(text: str, published: str | None) -> bool:
     """Whether `text` names years and each is before the year of `published`, its article's
     date: "de 2004" in an article of 2020 does not say when something will happen."""
+    if not (published and published[:4].isdigit()):
+        return False
     years = [int(y) for y in _YEAR_NAMED.findall(text)]
-    return bool(years and published and published[:4].isdigit()) and max(years) < int(
-        (published or "")[:4]
-    )
+    return bool(years) and max(years) < int(published[:4])
 
 
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"«»]*[A-ZÀÂÇÉÈÊÎÔ])|[;\"«»“”]")
