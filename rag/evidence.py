@@ -135,6 +135,7 @@ _DEMONYMS = word_set(
     "french english british german american chinese european japanese italian spanish "
     "russian polish belgian swiss dutch canadian indian korean african asian arab israeli"
 )
+_INVERTED = re.compile(r"(?i)-(?:t-)?(?:il|elle|ils|elles|on)\b")
 _PRONOUNS = word_set(
     "it its they them their he she him his her this that these those there il elle ils "
     "elles lui leur leurs celui celle ceux celles cela ça y"
@@ -234,7 +235,10 @@ def analyse(
 
 
 def _is_followup(question: str, own: list[str]) -> bool:
-    words = {w.lower() for w in re.findall(r"\w+", question)}
+    # "Quand Macron rencontrera-t-il le CFCM ?": a subject repeated after its verb refers to
+    # the name before it, not to the question before ("Quand sort-il ?" does).
+    asked = _INVERTED.sub(lambda m: " " if _entities(question[: m.start()]) else m[0], question)
+    words = {w.lower() for w in re.findall(r"\w+", asked)}
     return (
         bool(_FOLLOWUP_LEAD.match(question))
         or len(own) <= 1

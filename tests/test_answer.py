@@ -760,6 +760,11 @@ def test_follow_up_analysis_inherits_the_kind_and_words() -> None:
     assert q.kind is Kind.DATE
     assert q.weights["deuxieme"] == 1.0 and q.weights["livraisons"] == 0.5
     assert analyse("Who leads the project?", []).search == "Who leads the project?"
+    # A subject repeated after its verb ("Macron rencontrera-t-il") is no reference to the
+    # question before; a pronoun alone is ("Quand sort-il en Europe ?").
+    q = analyse("Quand Macron rencontrera-t-il le CFCM ?", ["Who drove the VW ID.R?"])
+    assert not q.follow_up and q.search == "Quand Macron rencontrera-t-il le CFCM ?"
+    assert analyse("Quand sort-il en Europe ?", ["Qui fabrique la SU7 ?"]).follow_up
 
 
 def test_a_citation_that_is_not_an_exact_slice_is_dropped(
