@@ -179,8 +179,8 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
             initial = len(word) < 2 and not word.islower()  # not the Honda "e.Comme"
             if is_period and not closed and not word.isdigit() and (initial or _dotted(word)):
                 return False  # initials: "A.Dupont", "H.P.Lovecraft"; not `"racistes".Dans`
-            if char.isupper() and after.isspace() and char not in "AÀIY":  # "Tokyo.Y sont"
-                return False  # a model's letter ("le VW ID.R développé"), no first word
+            if _model_letter(text, nxt):
+                return False  # "le VW ID.R développé"
             if _ENUMERATOR.fullmatch(text[start : match.start()].strip()):
                 return False  # "1.Le premier point"
         elif is_period and len(word) < 2:
@@ -195,6 +195,8 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
     if not is_period:
         # "c'est à... Evreux!": suspense, not an end (only where read: chunks keep their bounds)
         return not (glued and match.group(1) in ("...", "…") and word.lower() in _SUSPENDED)
+    if glued and word.isupper() and _model_letter(text, nxt):
+        return False  # "le prototype ID. R Pikes Peak"; not `mon chéri." C à vous`
     if (
         (len(word) == 1 and word.isupper() and not (glued and _OPENER.match(text, nxt)))
         or word in _TITLES
@@ -207,6 +209,14 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
         return False
     head = text[start : match.start()] if match.start() - start <= 20 else "long sentence"
     return not _ENUMERATOR.fullmatch(head.strip())
+
+
+def _model_letter(text: str, at: int) -> bool:
+    """Whether `text[at]` is a capital letter alone, as a model's name ends ("ID.R", "ID. R
+    Pikes Peak"), not a sentence's first word ("A Paris", "I think", "Y sont"; read apart
+    only where read: chunks keep their bounds)."""
+    after = text[at + 1 : at + 2]
+    return text[at].isupper() and text[at] not in "AÀIY" and (not after or after.isspace())
 
 
 def _dotted(word: str) -> bool:

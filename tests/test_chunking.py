@@ -123,13 +123,14 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
         ),
         (  # a model's letter, a lower-case model glued to the next sentence, suspense
             "Le VW ID.R développé par VW.La Honda e.Comme prévu, c'est à... Evreux! Puis... "
-            "une Model Y. L'entreprise de J. Le Pen.",
+            "une Model Y. L'entreprise de J. Le Pen. Le prototype ID. R Pikes Peak roule.",
             [
                 "Le VW ID.R développé par VW.",
                 "La Honda e.",
                 "Comme prévu, c'est à... Evreux!",
                 "Puis... une Model Y.",
                 "L'entreprise de J. Le Pen.",
+                "Le prototype ID. R Pikes Peak roule.",
             ],
         ),
         (  # ellipsis, and a semicolon is not a sentence end
