@@ -183,7 +183,10 @@ def _rebuild_reason(store: Store, fingerprint: str, forced: bool) -> str | None:
         return "--rebuild was asked for"
     old = store.fingerprint
     if old is not None and old != fingerprint:
-        return f"the embedding model, chunking or index format changed ({old} -> {fingerprint})"
+        return (
+            "the embedding model, chunking, sentence splitting or index format changed "
+            f"({old} -> {fingerprint})"
+        )
     if old is None and store.count():
         return "the index has no fingerprint (built by another version)"
     return None
