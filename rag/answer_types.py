@@ -120,8 +120,8 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"|share|amount|age|size"
             r"|population|speed|rate|temperature|capacity|power|range|distance|weight|wheelbase"
             r"|length|height|width)\b",
-            r"\bquel(le)? (est )?(le |la |l')?(age|nombre|pourcentage|taux|proportion|part|somme"
-            r"|taille|hauteur|longueur|distance|superficie|population|vitesse|capacite"
+            r"\bquel(le)? (est |etait |sera )?(le |la |l')?(age|nombre|pourcentage|taux|proportion"
+            r"|part|somme|taille|hauteur|longueur|distance|superficie|population|vitesse|capacite"
             rf"|{_PUISSANCE}|temperature|autonomie|poids|empattement|largeur)\b",
             # A target or forecast of deliveries, sales or output is a number of them.
             r"\b(delivery|deliveries|sales|production|output) (target|goal|forecast|objective)s?\b",
@@ -139,8 +139,8 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"|automaker|manufacturer|newspaper|magazine|publication|channel|network|agency"
             r"|radio|station|candidate|minister|player|driver|singer|actor|actress|artist"
             r"|lawyer|journalist|judge|founder|director)\b",
-            r"\bquel(le)?s? (est |sont )?(le |la |l')?(entreprise|societe|pays|ville|region|equipe"
-            r"|personne|marque|constructeur|groupe|president|dirigeant|ministre|nom|organisation"
+            r"\bquel(le)?s? (est |sont |etait |etaient |sera )?(le |la |l')?(entreprise|societe"
+            r"|pays|ville|region|equipe|personne|marque|constructeur|groupe|president|dirigeant|ministre|nom|organisation"
             r"|parti|club|compagnie|journal|quotidien|hebdomadaire|magazine|chaine|agence|radio"
             r"|station|candidate?|joueur|joueuse|pilote|chanteur|chanteuse|acteur|actrice"
             r"|artiste|avocate?|journaliste|juge|fondateur|fondatrice|directeur|directrice)\b",
@@ -1092,6 +1092,43 @@ def before_article(text: str, published: str | None) -> bool:
         return False
     years = [int(y) for y in _YEAR_NAMED.findall(text)]
     return bool(years) and max(years) < int(published[:4])
+
+
+_MONTH_NAMED = re.compile(rf"(?<![\w-])(?P<month>{_MONTH})(?:\s+(?P<year>{_YEAR}))?")
+
+
+def month_asked(question: str) -> tuple[int, int | None] | None:
+    """The month a question names, with its year if it names one right after it ("in August",
+    "en août 2017"): (8, None), (8, 2017). None when it names no month, or several, or a year
+    elsewhere."""
+    named = {
+        (MONTHS.get(fold(m["month"]).rstrip(".")) or 0, int(m["year"]) if m["year"] else None)
+        for m in _MONTH_NAMED.finditer(question)
+    }
+    if len(named) != 1:
+        return None
+    ((month, year),) = named
+    return None if year is None and re.search(rf"\b{_YEAR}\b", question) else (month, year)
+
+
+def of_another_year(sentence: str, asked: tuple[int, int | None], published: str | None) -> bool:
+    """Whether `sentence` names the month asked only as one of other years: with its year
+    written, or alone, as the last or the next one around its article's date `published`
+    ("en août 2017" in an article of 2019-09-05 is not the August asked about; "au mois d'août
+    dernier" is not August 2017)."""
+    try:
+        day = dt.date.fromisoformat((published or "")[:10])
+    except ValueError:
+        return False
+    month, year = asked
+    near = {day.year - (month > day.month), day.year + (month < day.month)}
+    wanted = {year} if year else near
+    meant = [
+        {int(m["year"])} if m["year"] else near
+        for m in _MONTH_NAMED.finditer(sentence)
+        if MONTHS.get(fold(m["month"]).rstrip(".")) == month
+    ]
+    return bool(meant) and not any(years & wanted for years in meant)
 
 
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"«»]*[A-ZÀÂÇÉÈÊÎÔ])|[;\"«»“”]")

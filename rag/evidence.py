@@ -54,6 +54,8 @@ from rag.answer_types import (
     gives_amount,
     gives_measure,
     measure_asked,
+    month_asked,
+    of_another_year,
     with_bound,
     with_unit,
 )
@@ -159,6 +161,7 @@ class Question:
     #: 2022?"), the period's first day: an article published before it cannot report it.
     happened: str | None = None
     future: bool = False  # asks what will happen ("When should the promenade be completed?")
+    month: tuple[int, int | None] | None = None  # the month it names, with its year if it does
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ def analyse(
         follow_up,
         fact.since if fact and not period and asks_about_past(asked) else None,
         asks_about_future(asked),
+        None if period else month_asked(asked),
     )
 
 
@@ -508,7 +512,8 @@ def _answers(question: Question, cand: Candidate, span: Span) -> bool:
     """Could the span answer the question's kind: a date for "when" (for what will happen, not
     a year before the article's), for a number, the measure asked with its unit ("600 km" for
     a range) or, counting things, a count, and for an amount it names ("a deposit"), one in a
-    sentence that speaks of it?"""
+    sentence that speaks of it; and for a month asked, one in a sentence that does not speak of
+    it in another year ("en août 2017" for "in August?" in an article of 2019)?"""
     kind = question.kind
     return (
         kind is not None
@@ -520,6 +525,7 @@ def _answers(question: Question, cand: Candidate, span: Span) -> bool:
             and question.future
             and before_article(cand.text[span.start : span.end], cand.hit.date)
         )
+        and not (question.month and of_another_year(cand.text, question.month, cand.hit.date))
     )
 
 

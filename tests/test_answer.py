@@ -38,6 +38,8 @@ from rag.answer_types import (
     gives_measure,
     in_english,
     in_french,
+    month_asked,
+    of_another_year,
     with_bound,
     with_unit,
 )
@@ -790,6 +792,8 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("Combien coûte la Voltaire GT ?", Kind.MONEY),
         ("How much is the deposit for the Porsche Taycan?", Kind.MONEY),
         ("Quel est le montant de l'amende ?", Kind.MONEY),
+        ("Quelle était la part de marché du diesel en août ?", Kind.NUMBER),
+        ("Quel était le constructeur de la voiture ?", Kind.NAME),
         ("How many jobs will the plant create?", Kind.NUMBER),
         ("Combien de départements sont en vigilance rouge ?", Kind.NUMBER),
         ("Combien de voitures Xiaomi a-t-il vendues ?", Kind.NUMBER),  # cars, not euros
@@ -1329,6 +1333,45 @@ def test_a_question_about_what_happened(question: str, past: bool) -> None:
 )
 def test_a_question_about_what_will_happen(question: str, future: bool) -> None:
     assert asks_about_future(question) is future
+
+
+@pytest.mark.parametrize(
+    ("question", "month"),
+    [
+        ("What was the market share of diesel in August?", (8, None)),
+        ("Quelle était la part du diesel en août ?", (8, None)),
+        ("What was the market share of diesel in August 2017?", (8, 2017)),
+        ("What was the market share of diesel in August, compared with 2017?", None),
+        ("How many cars were sold between March and May?", None),  # two months
+        ("How many cars were sold?", None),
+    ],
+)
+def test_a_month_asked(question: str, month: tuple[int, int | None] | None) -> None:
+    assert month_asked(question) == month
+
+
+def test_a_month_of_another_year_is_not_the_one_asked_about(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """ "What was the market share of diesel in August?" showed August 2017's "47%" from an
+    article of 2019-09-05, whose own August ("août dernier") was 31%."""
+    article = (
+        "---\ntitle: Les ventes de diesel au plus bas\ndate: 2019-09-05\n---\n"
+        "La part de marché du diesel a atteint au mois d'août dernier un plus bas historique, "
+        "à seulement 31%. À titre de comparaison, en août 2017, le diesel représentait encore "
+        "47% des immatriculations."
+    )
+    engine = indexed(tmp_path, embedder, {"diesel.md": article})
+    ans = ask(engine, "Quelle était la part de marché du diesel en août ?")
+    assert not ans.abstained and ans.span == "31%", ans.text
+    ans = ask(engine, "Quelle était la part de marché du diesel en août 2017 ?")
+    assert not ans.abstained and "47%" in (ans.span or ""), ans.text
+    august = (8, None)
+    assert of_another_year("en août 2017, 47%", august, "2019-09-05")
+    assert not of_another_year("en août 2019, 31%", august, "2019-09-05")
+    assert not of_another_year("en août 2020, 31%", august, "2019-09-05")  # the next August
+    assert not of_another_year("en août 2017, 47%", august, None)  # no date: no telling
+    assert of_another_year("en août dernier, 31%", (8, 2017), "2019-09-05")
 
 
 def test_a_year_before_the_article_does_not_say_when_something_will_happen(news: Engine) -> None:
