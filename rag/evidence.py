@@ -16,6 +16,12 @@ it, whatever it would say:
 - `early`: the question asks what happened in a period it names with its year ("By how much
   did the car market fall in March 2020?") and the article was published before that period
   began: it may forecast it, not report it.
+A sentence that opens on a reference to the one before it ("Il réalise dix blanchissages",
+"Celle-ci est composée de...", "She was born...") does not say, alone, whom or what it is
+about: it carries the question's words that the sentence before it holds and it lacks (its
+`referent`, "Brodeur"), which count as its own words and are read with it, in brackets after
+the reference ("Il (Brodeur) réalise..."). Only the question's words are carried, never the
+sentence before: read whole, that sentence leaked its answer into the next one (stop 32).
 Of the `PREFILTER` that look best without the reader (their stored vector's cosine with the
 question, plus the share of the question's words they hold), the `READ` best that no rule
 rules out are read by the trained reader (`rag.reader`), which gives each its calibrated
@@ -59,7 +65,7 @@ from rag.answer_types import (
     with_bound,
     with_unit,
 )
-from rag.reader import Reader
+from rag.reader import Reader, Verdict
 from rag.retrieval import Hit
 from rag.text import (
     STOPWORDS,
@@ -184,6 +190,20 @@ class Candidate:
     #: Article offsets of the clause the reader says answers, when a long sentence read clause
     #: by clause has one it prefers to the whole (`read_clauses`): what is quoted.
     clause: tuple[int, int] | None = None
+    #: For a sentence opening on a reference (`_REFERENCE`), the question's words the sentence
+    #: before it holds and it lacks, as written there ("Brodeur"): what the reference stands
+    #: for, as far as the question asks. The reader reads them with it (`read_as`).
+    referent: str = ""
+
+    def read_as(self) -> tuple[str, int, int]:
+        """What the reader reads, and where the referent sits in it (offset, length): the
+        sentence with its referent in brackets after the reference, "Il (Brodeur) réalise"."""
+        opener = _REFERENCE.match(self.text) if self.referent else None
+        if opener is None:
+            return self.text, 0, 0
+        inserted = f" ({self.referent})"
+        at = opener.end()
+        return self.text[:at] + inserted + self.text[at:], at, len(inserted)
 
 
 def analyse(
@@ -275,14 +295,40 @@ def candidates(question: Question, hits: Sequence[Hit], qvec: np.ndarray) -> lis
     if not rows:
         return []
     words = [set(terms(h.text[s:e])) for _, h, s, e, _ in rows]
+    referents = [""] * len(rows)
+    for k in range(1, len(rows)):
+        (_, before, s0, e0, _), (_, hit, s, e, _) = rows[k - 1], rows[k]
+        if before is hit and _REFERENCE.match(hit.text[s:e]):
+            carried = (words[k - 1] & question.weights.keys()) - words[k]
+            referents[k] = _as_written(hit.text[s0:e0], carried)
+            words[k] |= carried
     idf = _idf(question.weights, words)
     out = []
-    for (rank, hit, s, e, cos), held in zip(rows, words, strict=True):
+    for (rank, hit, s, e, cos), held, referent in zip(rows, words, referents, strict=True):
         text = hit.text[s:e]
         spans = tuple(sp for sp in find_spans(text) if not _in_question(sp, question))
         score = cos + LEXICAL_WEIGHT * _coverage(question.weights, idf, held)
-        out.append(Candidate(hit, rank, hit.start + s, hit.start + e, text, spans, score))
+        at = (hit.start + s, hit.start + e)
+        out.append(Candidate(hit, rank, *at, text, spans, score, referent=referent))
     return out
+
+
+#: A sentence's opening words that refer to the sentence before: a subject pronoun, a
+#: demonstrative or a possessive ("Il", "Celle-ci", "Ces dernières", "Son père", "She").
+_REFERENCE = re.compile(
+    r"(?:Il|Elle|Ils|Elles|Celui-ci|Celle-ci|Ceux-ci|Celles-ci|Ce|Cet|Cette|Ces|Son|Sa|Ses"
+    r"|Leur|Leurs|It|He|She|They|Its|His|Her|Their|This|These)\b"
+)
+
+
+def _as_written(text: str, carried: set[str]) -> str:
+    """The words of `text` whose terms are all in `carried`, as written, each once."""
+    found: list[str] = []
+    for word in re.findall(r"[\w’'-]+", text):
+        held = set(terms(word))
+        if held and held <= carried and word not in found:
+            found.append(word)
+    return " ".join(found)
 
 
 def read_sentences(
@@ -312,7 +358,13 @@ def read_sentences(
             len(chosen) < READ_ALWAYS or c.prefilter >= chosen[0].prefilter - READ_WITHIN
         ):
             chosen.append(c)
-    verdicts = reader.read(question.search, [c.text for c in chosen])
+    reads = [c.read_as() for c in chosen]
+    verdicts = [
+        _in_sentence(v, at, inserted)
+        for v, (_, at, inserted) in zip(
+            reader.read(question.search, [text for text, _, _ in reads]), reads, strict=True
+        )
+    ]
     open_logits = [v.logit for v in verdicts]
     read_ = []
     for c, v in zip(chosen, verdicts, strict=True):
@@ -330,6 +382,19 @@ def read_sentences(
     if read_ and read_[0].support >= reader.card["abstain_below"] and not question.follow_up:
         read_[0] = read_clauses(question, read_[0], reader)
     return read_ + ruled
+
+
+def _in_sentence(verdict: Verdict, at: int, inserted: int) -> Verdict:
+    """`verdict` on a sentence read with `inserted` characters at `at` (its referent), its
+    span put back in the sentence's own offsets; a span that takes in the referent is none:
+    those are the question's words, not an answer."""
+    if not inserted or verdict.span is None:
+        return verdict
+    s, e = verdict.span
+    if s < at + inserted and e > at:
+        return replace(verdict, span=None, span_confidence=0.0)
+    shift = inserted if s >= at + inserted else 0
+    return replace(verdict, span=(s - shift, e - shift))
 
 
 def read_clauses(question: Question, cand: Candidate, reader: Reader) -> Candidate:

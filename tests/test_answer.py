@@ -464,6 +464,48 @@ def test_a_measure_asked_for_is_looked_for_past_the_best_looking_sentences(news:
     assert "2 000 ch" in ranked[0].text and ranked[0].gate is None
 
 
+ICE_CORE = """Forage au Groenland
+
+Les carottes de glace extraites au Groenland montrent un refroidissement brutal il y a 12 000 \
+ans. Par ailleurs, une couche de cendres de trois centimètres d'épaisseur a été repérée. \
+Celle-ci est composée de verre volcanique qui trahit une éruption islandaise. Cette couche \
+contient aussi des traces de soufre. Les chercheurs en ont déduit que l'éruption a duré \
+plusieurs mois.
+"""
+
+
+def test_a_sentence_opening_on_a_reference_is_read_with_what_it_stands_for(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """ "Celle-ci est composée de verre volcanique" does not say what is: read alone, the
+    reader preferred the sentence before it, which names the layer, and showed its thickness
+    in bold. It now carries the question's words the sentence before holds, and is read as
+    "Celle-ci (couche cendres) est composée..."."""
+    engine = indexed(tmp_path, embedder, {"forage.txt": ICE_CORE})
+    question = "De quoi la couche de cendres est-elle composée ?"
+    q = analyse(question)
+    hits = engine.searcher.search(q.search, k=1)
+    cands = evidence.candidates(q, hits, engine.searcher.embedder.embed_query(q.search))
+    assert [c.referent for c in cands] == ["", "", "", "couche cendres", "composée", ""]
+    assert cands[3].read_as()[0].startswith("Celle-ci (couche cendres) est composée")
+    ans = ask(engine, question)
+    assert ans.citations[0].quote.startswith("Celle-ci est composée de verre volcanique")
+    assert ans.span == "verre volcanique"
+
+
+@pytest.mark.parametrize(
+    ("span", "back"), [((0, 2), (0, 2)), ((3, 9), None), ((2, 14), None), ((19, 30), (4, 15))]
+)
+def test_a_span_read_with_a_referent_is_put_back_in_the_sentence(
+    span: tuple[int, int], back: tuple[int, int] | None
+) -> None:
+    """ "Il (Brodeur) réalise dix...": the referent, 15 characters at 2, is the question's
+    words; a span taking it in is no answer, one after it moves back by its length."""
+    verdict = evidence._in_sentence(Verdict(1.0, span, 0.9), 2, 15)
+    assert verdict.span == back
+    assert verdict.span_confidence == (0.9 if back else 0.0)
+
+
 @pytest.mark.parametrize(
     ("sentence", "question", "short"),
     [
