@@ -97,6 +97,8 @@ def _report(report: SyncReport, as_json: bool) -> None:
         return
     if report.rebuilt:
         print(f"Rebuilt the index: {report.rebuilt}.")
+    if report.resplit:
+        print(f"Sentence splitting changed: {report.resplit} chunks split and embedded anew.")
     print(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged; {report.embedded} chunks embedded, "

@@ -4,7 +4,11 @@ Compares each file's sha256 with the manifest in the index. New and changed arti
 loaded, chunked, embedded (in batches across articles, so short articles still fill a batch)
 and written article by article; articles whose files are gone are removed; unchanged ones are
 not even parsed. If the model or the chunking changed (the fingerprint differs), the whole
-index is rebuilt on purpose, with a log message saying why; `rebuild=True` forces that.
+index is rebuilt on purpose, with a log message saying why; `rebuild=True` forces that. If
+only the sentence splitting changed (sentence vectors embedded alone), nothing is rebuilt:
+every stored chunk is split anew and only the sentences of those that split differently are
+embedded again (`_resplit`: about 1% of news articles at each change of the rules, where a
+rebuild of a 36,000-article archive took 92 minutes).
 Bad files are skipped with a reason and never stop the sync. It does not answer questions.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -34,7 +39,7 @@ from rag.config import SENTENCE_VECTORS, Settings
 from rag.embeddings import Embedder
 from rag.errors import ArticleError, RagError
 from rag.store import Store
-from rag.vectors import ArticleVectors
+from rag.vectors import ArticleVectors, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,7 @@ class SyncReport:
     embedded: int = 0
     seconds: float = 0.0
     rebuilt: str | None = None  # why the index was rebuilt, if it was
+    resplit: int = 0  # chunks whose sentences were split and embedded anew (`_resplit`)
     skipped: dict[str, str] = field(default_factory=dict)  # article id -> reason
 
     def to_json(self) -> dict[str, Any]:
@@ -98,7 +104,11 @@ def sync(
     lock = write_lock(settings.index_dir) if not settings.chroma_url else contextlib.nullcontext()
     with lock:
         fingerprint = index_fingerprint(embedder, settings.sentence_vectors)
-        reason = _rebuild_reason(store, fingerprint, rebuild)
+        splitting = not rebuild and _only_splitting_changed(store.fingerprint, fingerprint)
+        resplit = _resplit(store, embedder) if splitting else 0
+        if splitting:
+            log.warning("Sentence splitting changed: %d chunks split anew.", resplit)
+        reason = None if splitting else _rebuild_reason(store, fingerprint, rebuild)
         if reason:
             log.warning("Rebuilding the index: %s", reason)
             store.reset()
@@ -153,6 +163,7 @@ def sync(
             embedded=embedded,
             seconds=round(time.perf_counter() - started, 3),
             rebuilt=reason,
+            resplit=resplit,
             skipped=skipped,
         )
     log.info("Sync done: %s", report)
@@ -176,6 +187,39 @@ def _canonical_names(shas: dict[str, str]) -> dict[str, str]:
     for aid in sorted(shas):
         first.setdefault(shas[aid], aid)
     return {aid: first[sha] for aid, sha in shas.items()}
+
+
+#: The part of the fingerprint that names the sentence splitting rules, sentences embedded alone.
+_SPLITTING = re.compile(r"\+sentences-v\d+(?=\+|$)")
+
+
+def _only_splitting_changed(old: str | None, new: str) -> bool:
+    """Whether the index differs from what would be built now only by its sentence splitting
+    rules, its sentences embedded alone (a pooled sentence's vector depends on its chunk's
+    other words: those rebuild)."""
+    return (
+        old is not None
+        and old != new
+        and bool(_SPLITTING.search(old) and _SPLITTING.search(new))
+        and _SPLITTING.sub("", old) == _SPLITTING.sub("", new)
+    )
+
+
+def _resplit(store: Store, embedder: Embedder) -> int:
+    """Split every stored chunk into sentences by today's rules (`chunk_sentences`) and embed
+    again the sentences of those that split differently; chunks, their vectors and the
+    manifest stay. Returns how many chunks changed."""
+    stored = store.vectors.sentence_spans()
+    changed: list[tuple[StoredChunk, list[tuple[int, int]], int]] = []
+    for c in store.vectors.each_chunk():
+        spans = chunk_sentences(Chunk(c.id, c.article_id, c.start, c.end, c.text))
+        if spans != stored.get(c.id, []):
+            changed.append((c, spans, len(stored.get(c.id, []))))
+    for i in range(0, len(changed), GROUP):
+        group = changed[i : i + GROUP]
+        texts = [c.text[s:e] for c, spans, _ in group for s, e in spans]
+        store.vectors.replace_sentences(group, embedder.embed_documents(texts))
+    return len(changed)
 
 
 def _rebuild_reason(store: Store, fingerprint: str, forced: bool) -> str | None:

@@ -176,20 +176,11 @@ class Vectors:
         sentence_ids: list[str] = []
         sentence_metas: list[Metadata] = []
         for article, chunks in batch:
+            day = day_number(article.date)
             for c in chunks:
                 for n, (start, end) in enumerate(vectors.spans.get(c.id, ())):
                     sentence_ids.append(_sentence_id(c.id, n))
-                    sentence_metas.append(
-                        clean(
-                            {
-                                "article": article.id,
-                                "chunk": c.id,
-                                "start": start,
-                                "end": end,
-                                "day": day_number(article.date),
-                            }
-                        )
-                    )
+                    sentence_metas.append(_sentence_meta(article.id, c.id, start, end, day))
         _upsert(self.sentences, sentence_ids, vectors.sentences, sentence_metas)
         chunk_ids: list[str] = []
         docs: list[str] = []
@@ -210,6 +201,23 @@ class Vectors:
                 metas.append(clean({**meta, "start": c.start, "end": c.end}))
         _upsert(self.chunks, chunk_ids, vectors.chunks, metas, docs)
 
+    def replace_sentences(
+        self, chunks: Sequence[tuple[StoredChunk, list[tuple[int, int]], int]], vectors: np.ndarray
+    ) -> None:
+        """Give stored chunks new sentences: per chunk, its new spans (offsets in its text)
+        and how many sentences it had; `vectors`, the new sentences' in order. The new ones
+        are written over the old ids, then the old ones past them dropped: killed in between,
+        a chunk keeps sentences it no longer has, which the next re-split finds again."""
+        ids, metas, stale = [], [], []
+        for chunk, spans, had in chunks:
+            for n, (start, end) in enumerate(spans):
+                ids.append(_sentence_id(chunk.id, n))
+                metas.append(_sentence_meta(chunk.article_id, chunk.id, start, end, chunk.day))
+            stale += [_sentence_id(chunk.id, n) for n in range(len(spans), had)]
+        _upsert(self.sentences, ids, vectors, metas)
+        for i in range(0, len(stale), PAGE):
+            self.sentences.delete(ids=stale[i : i + PAGE])
+
     def delete(self, article_ids: Sequence[str]) -> None:
         """Drop the chunks and sentences of these articles (sentences first: a chunk is never
         left without them by a killed sync, only sentences without their chunk, swept later)."""
@@ -229,6 +237,18 @@ class Vectors:
         }
 
     # -- reads ------------------------------------------------------------------------------
+    def sentence_spans(self) -> dict[str, list[tuple[int, int]]]:
+        """Chunk id -> its sentences' offsets in its text, in order, for every chunk that has
+        any: read PAGE at a time, without the vectors."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        for _, metas, _ in pages(self.sentences, include=["metadatas"]):
+            for m in metas:
+                span = (cast(int, m["start"]), cast(int, m["end"]))
+                out.setdefault(str(m["chunk"]), []).append(span)
+        for spans in out.values():
+            spans.sort()
+        return out
+
     def each_chunk(self) -> Iterator[StoredChunk]:
         """Every chunk, read PAGE at a time."""
         for ids, metas, docs in pages(self.chunks, include=["metadatas", "documents"]):
@@ -320,6 +340,12 @@ def _upsert(
             metadatas=metas[i : i + PAGE],
             documents=docs[i : i + PAGE] if docs is not None else None,
         )
+
+
+def _sentence_meta(
+    article_id: str, chunk_id: str, start: int, end: int, day: int | None
+) -> Metadata:
+    return clean({"article": article_id, "chunk": chunk_id, "start": start, "end": end, "day": day})
 
 
 def _sentence_id(chunk_id: str, n: int) -> str:

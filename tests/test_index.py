@@ -11,6 +11,7 @@ import pytest
 from conftest import SEED_ID, make_engine
 
 import rag.vectors
+from rag import indexer
 from rag.articles import list_article_files, load_article
 from rag.chunking import chunk_article
 from rag.config import Settings
@@ -155,6 +156,55 @@ def test_without_sentence_vectors_only_chunks_are_embedded_and_answers_still_wor
     assert rebuilt.rebuilt and "changed" in rebuilt.rebuilt and sentence_count(on) > 0
     with pytest.raises(ConfigError, match="RAG_SENTENCE_VECTORS"):
         Settings.from_env({"RAG_SENTENCE_VECTORS": "yes please"})
+
+
+def test_new_sentence_splitting_re_embeds_only_the_sentences_it_changes(
+    synced: Engine, settings: Settings, embedder: Embedder
+) -> None:
+    """An index whose sentences older rules split: one chunk lacks its last sentence, another
+    has one sentence too many. The next sync sees that only the splitting rules changed: it
+    splits every chunk anew in place and embeds the sentences of those two only. Nothing is
+    rebuilt, and the sentences are a clean build's, vectors included."""
+    vectors = synced.store.vectors
+    clean, fingerprint = vectors.sentence_spans(), synced.store.fingerprint
+    assert fingerprint is not None
+    chunks = {c.id: c for c in vectors.each_chunk()}
+    short, long = sorted(clean)[:2]
+    [*_, built] = vectors.sentence_vectors([short])[short]
+    vectors.sentences.delete(ids=[f"{short}:{len(clean[short]) - 1}"])
+    vectors.sentences.upsert(
+        ids=[f"{long}:{len(clean[long])}"],
+        embeddings=[np.ones(embedder.dim, dtype=np.float32)],
+        metadatas=[{"article": chunks[long].article_id, "chunk": long, "start": 0, "end": 9}],
+    )
+    older = indexer._SPLITTING.sub("+sentences-v0", fingerprint)
+    synced.store._set_state({**synced.store.info, "fingerprint": older})
+
+    report = make_engine(settings, embedder).sync()
+    assert report.rebuilt is None and report.embedded == 0 and report.resplit == 2
+    assert vectors.sentence_spans() == clean and synced.store.fingerprint == fingerprint
+    [*_, last] = vectors.sentence_vectors([short])[short]
+    # int8 quantises a batch's activations together: a vector varies slightly (cosine >=
+    # 0.997) with its batch-mates (`Embedder.embed_documents`): the same, not identical, vector.
+    assert float(last.vector @ built.vector) > 0.99
+    assert make_engine(settings, embedder).sync().resplit == 0  # done once
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "in_place"),
+    [
+        ("e5|sent-v1+sentences-v4+day-v1", "e5|sent-v1+sentences-v5+day-v1", True),
+        ("e5|sent-v1+sentences-v4-pooled+day-v1", "e5|sent-v1+sentences-v5-pooled+day-v1", False),
+        ("e5|sent-v1+sentences-v4+day-v1", "e5|sent-v1+day-v1", False),  # turned off
+        ("minilm|sent-v1+sentences-v4+day-v1", "e5|sent-v1+sentences-v5+day-v1", False),
+        ("e5|sent-v1+sentences-v5+day-v1", "e5|sent-v1+sentences-v5+day-v1", False),  # same
+        (None, "e5|sent-v1+sentences-v5+day-v1", False),
+    ],
+)
+def test_only_a_change_of_splitting_rules_for_sentences_embedded_alone_is_done_in_place(
+    old: str | None, new: str, in_place: bool
+) -> None:
+    assert indexer._only_splitting_changed(old, new) is in_place
 
 
 def test_reopened_index_answers_without_resyncing(

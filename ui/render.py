@@ -217,6 +217,8 @@ def sync_summary(report: SyncReport) -> str:
         f"{report.unchanged} unchanged; {report.embedded} passages embedded "
         f"in {report.seconds:.1f} s."
     )
+    if report.resplit:
+        done += f" Sentence splitting changed: {report.resplit} passages split anew."
     return f"Rebuilt the index: {done}" if report.rebuilt else f"Index synced: {done}"
 
 
