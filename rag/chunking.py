@@ -34,8 +34,10 @@ MAX_CHARS = 1000
 CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
 #: chunk_sentences and how their vectors are made (the `sentence_vectors` setting); v3
 #: splits sentences glued by scraping; v4 keeps "ID.R développé" and "c'est à... Evreux!" whole
-#: and splits "la Honda e.Comme" and "une Model Y. L'entreprise".
-SENTENCES_FINGERPRINTS = {"alone": "+sentences-v4", "pooled": "+sentences-v4-pooled", "off": ""}
+#: and splits "la Honda e.Comme" and "une Model Y. L'entreprise"; v5 splits "brûlé.4.000
+#: pompiers". A new version of the rules re-splits an index in place (`rag.indexer._resplit`)
+#: where sentences are embedded alone, and rebuilds it where they are pooled.
+SENTENCES_FINGERPRINTS = {"alone": "+sentences-v5", "pooled": "+sentences-v5-pooled", "off": ""}
 
 
 @dataclass(frozen=True)

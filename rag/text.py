@@ -172,6 +172,7 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
             or char in "«“"
             or (glued and char == '"' and after.isupper())  # `penser ?""La`
             or (glued and char in "-–" and after.isspace() and word.isalpha())  # `main.- Les`
+            or (glued and char.isdigit() and _opens_on_figure(text, nxt, word))  # `feu.4.000`
         ):
             return False
         if glued:
@@ -209,6 +210,23 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
         return False
     head = text[start : match.start()] if match.start() - start <= 20 else "long sentence"
     return not _ENUMERATOR.fullmatch(head.strip())
+
+
+#: A figure that opens a sentence glued to a word: "sécheresse.4.000 pompiers ont".
+_FIGURE_OPENING = re.compile(r"\d(?:[\d.,]*\d)?(?=[ \u00a0\u202f%])")
+
+
+def _opens_on_figure(text: str, at: int, word: str) -> bool:
+    """Whether the figure at `at`, glued to `word` by a full stop, opens the next sentence:
+    after a word of 3 letters or more that no number follows ("art.3", "janv.2025" do), not
+    a decimal ("2.9") or a version ("v2.0")."""
+    return (
+        len(word) >= 3
+        and word.isalpha()
+        and word.lower() not in _BEFORE_NUMBER
+        and word not in _TITLES
+        and _FIGURE_OPENING.match(text, at) is not None
+    )
 
 
 def _model_letter(text: str, at: int) -> bool:

@@ -133,6 +133,17 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
                 "Le prototype ID. R Pikes Peak roule.",
             ],
         ),
+        (  # a figure opens a sentence glued to a word; not after "art." nor within "2.9"
+            "Les feux ont brûlé.4.000 pompiers ont été mobilisés, dit la DGS.2019 fut pire, "
+            "selon l'art.3 du décret et la version 2.9.Ailleurs, 7.5 % des sols.12 % brûlent.",
+            [
+                "Les feux ont brûlé.",
+                "4.000 pompiers ont été mobilisés, dit la DGS.",
+                "2019 fut pire, selon l'art.3 du décret et la version 2.9.",
+                "Ailleurs, 7.5 % des sols.",
+                "12 % brûlent.",
+            ],
+        ),
         (  # ellipsis, and a semicolon is not a sentence end
             "Nous pensons que l’échelle paiera… Nous sommes loin ; très loin... Voilà.",
             ["Nous pensons que l’échelle paiera…", "Nous sommes loin ; très loin...", "Voilà."],
