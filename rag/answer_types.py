@@ -545,13 +545,26 @@ def _plain_word(word: str) -> bool:
     return word.isalpha() and word[1:].islower()
 
 
+#: A minister's portfolio, capitalised in French ("le ministre de l'Intérieur"): a name
+#: after it is the minister's, not part of it ("de la Santé Ashley Bloomfield").
+_PORTFOLIOS = word_set("""
+    sante justice defense culture interieur economie education travail agriculture budget
+    environnement transports logement finances armees ecologie solidarites numerique sports
+    industrie recherche commerce tourisme emploi famille jeunesse
+    """)
+_OF_PORTFOLIO = re.compile(r"(?i:\b(?:de\s+la|de\s+l['’]|du|des|aux?))\s*$")
+
+
 def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop leading function words ("Selon Claire Hammond" -> "Claire Hammond") and months."""
+    """Drop leading function words ("Selon Claire Hammond" -> "Claire Hammond"), months and
+    a minister's portfolio ("ministre de la Santé Agnès Buzyn" -> "Agnès Buzyn")."""
     words = list(re.finditer(r"\S+", text[start:end]))
+    portfolio = _OF_PORTFOLIO.search(text, 0, start) is not None
     while words and (
         fold(re.split("[’']", words[0].group())[0]) in _NOT_NAMES
         or re.fullmatch(_MONTH, words[0].group())
         or re.fullmatch(_WEEKDAY, words[0].group())
+        or (portfolio and len(words) > 1 and fold(words[0].group()) in _PORTFOLIOS)
     ):
         words.pop(0)
     if not words:

@@ -906,10 +906,14 @@ def test_spans_of_news_shapes() -> None:
         "selon Claire Hammond ; 1,6 milliard d'euros et 1,200 jobs by June 5, 2024, in Q1 "
         "2025, after 30 months, en 6 minutes et 46,874 secondes. Mais ce n'est pas tout. "
         "GDP: 191.766 billion PLN; 150 000 SUV. Held on the last weekend of September, la "
-        "première semaine de mai, au début de l'année 2026."
+        "première semaine de mai, au début de l'année 2026. Le ministre de la Santé Ashley "
+        "Bloomfield et celui de l'Intérieur Gérald Darmanin ont vu la Santé."
     )
     spans = {(s.kind, s.text) for s in find_spans(text)}
     assert spans >= {
+        (Kind.NAME, "Ashley Bloomfield"),  # not the portfolio before it
+        (Kind.NAME, "Gérald Darmanin"),
+        (Kind.NAME, "Santé"),  # the ministry alone is a name
         (Kind.DATE, "premier trimestre 2025"),
         (Kind.DATE, "mars"),
         (Kind.MONEY, "105 000 euros"),
