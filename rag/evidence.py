@@ -451,7 +451,7 @@ def _short(
         if gives_measure(question.search, question.kind, cand.text[lo : hi + UNIT_REACH]):
             return cand.start + lo, cand.start + hi
         # "5 heures" for a weight, "14.1 kWh" for a range: the reader's span is another figure
-    span = _asked_figure(question, cand)
+    span = _asked_figure(question, cand, span)
     if span is None:
         return None
     lo, hi = _whole(question, cand, span)
@@ -467,13 +467,17 @@ _PRODUCED = re.compile(
 _RUN = re.compile(r"(?i)\s+(?:exemplaires|unit[ée]s|units|examples|copies)\b")
 
 
-def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None:
+def _asked_figure(
+    question: Question, cand: Candidate, near: tuple[int, int] | None = None
+) -> tuple[int, int] | None:
     """The sentence's one date, figure or amount of the kind the question asks for, when the
     reader is unsure ("novembre 2011" for "Quand le Galicien est-il suspendu ?"); for a measure
     asked, its one figure with a unit of that measure ("325 km/h" for a top speed; not the
     "100 km/h" of "0 à 100 km/h"); with the thing counted when it follows ("200 villes" for
     "Combien de villes européennes ...?"). None when there is no such figure or several
-    ("plus de 100 000 véhicules" and "367 820 voitures": which one did Tesla deliver?)."""
+    ("plus de 100 000 véhicules" and "367 820 voitures": which one did Tesla deliver?). One
+    written twice ("600 porcs meurent ... environ 600 porcs sont morts") is one: the
+    occurrence nearest the reader's span `near` is taken."""
     if question.kind in (None, Kind.NAME):
         return None
     measure = measure_asked(question.search, question.kind)
@@ -492,9 +496,10 @@ def _asked_figure(question: Question, cand: Candidate) -> tuple[int, int] | None
     if len(found) > 1 and _PRODUCED.search(fold(question.search)):
         # "produite en 130 exemplaires, facturés 1.7 million de livres": the production run
         found = [sp for sp in found if _RUN.match(cand.text, sp.end)]
-    if len(found) != 1:
+    if len({sp.text for sp in found}) != 1:
         return None
-    (sp,) = found
+    at = near[0] if near else 0
+    sp = min(found, key=lambda s: abs(s.start - at))
     noun = counted(question.search)
     words = list(re.finditer(r"\w+", cand.text[sp.end : sp.end + UNIT_REACH]))[:3]
     thing = next((w for w in words if noun and has_term(noun, {fold(w[0])})), None)

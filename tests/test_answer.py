@@ -540,6 +540,11 @@ def test_a_span_read_with_a_referent_is_put_back_in_the_sentence(
             "What is the electric range of the X5?",
             "entre 67 et 87 km",
         ),
+        (  # one figure written twice is one
+            "600 porcs meurent dans un incendie : dans l'Yonne, 600 porcs sont morts.",
+            "Combien de porcs sont morts dans l'Yonne ?",
+            "600 porcs",
+        ),
         # Of two counts, the production run for what will be built.
         (
             "L'Evija sera produite en 130 exemplaires, facturés 1.7 million de livres.",
