@@ -144,6 +144,18 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
                 "12 % brûlent.",
             ],
         ),
+        (  # a video's caption keeps its credit; the sentence glued after it starts anew
+            "Le masque. En fait-on trop ?par BFMTVLa préfecture parle. Où sont les députés ?par "
+            "Europe 1• Le député parle. Il est venu par TF1 hier.",
+            [
+                "Le masque.",
+                "En fait-on trop ?par BFMTV",
+                "La préfecture parle.",
+                "Où sont les députés ?par Europe 1",
+                "Le député parle.",
+                "Il est venu par TF1 hier.",
+            ],
+        ),
         (  # ellipsis, and a semicolon is not a sentence end
             "Nous pensons que l’échelle paiera… Nous sommes loin ; très loin... Voilà.",
             ["Nous pensons que l’échelle paiera…", "Nous sommes loin ; très loin...", "Voilà."],
