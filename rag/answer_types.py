@@ -138,13 +138,21 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"|region|state|brand|group|organi[sz]ation|party|president|leader|ceo|name|airline|carmaker"
             r"|automaker|manufacturer|newspaper|magazine|publication|channel|network|agency"
             r"|radio|station|candidate|minister|player|driver|singer|actor|actress|artist"
-            r"|lawyer|journalist|judge|founder|director)\b",
+            r"|lawyer|journalist|judge|founder|director|union|association|federation|ngo|court"
+            r"|ministry|institute|university|school|hospital|website|app|show|film|movie|book"
+            r"|song|album|village|island|river|department|province|airport|stadium|festival"
+            r"|prison)\b",
             r"\bquel(le)?s? (est |sont |etait |etaient |sera )?(le |la |l')?(entreprise|societe"
             r"|pays|ville|region|equipe|personne|marque|constructeur|groupe|president|dirigeant|ministre|nom|organisation"
             r"|parti|club|compagnie|journal|quotidien|hebdomadaire|magazine|chaine|agence|radio"
             r"|station|candidate?|joueur|joueuse|pilote|chanteur|chanteuse|acteur|actrice"
-            r"|artiste|avocate?|journaliste|juge|fondateur|fondatrice|directeur|directrice)\b",
+            r"|artiste|avocate?|journaliste|juge|fondateur|fondatrice|directeur|directrice"
+            r"|syndicat|association|federation|ong|tribunal|cour|ministere|institut|universite"
+            r"|ecole|hopital|site|application|emission|film|livre|chanson|album|village|ile"
+            r"|fleuve|riviere|departement|province|aeroport|stade|festival|prison)\b",
             r"\bqui (est|sont|a|ont|dirige)\b",
+            r"\b(what|which) (is|was|are|were) (the|its|his|her|their) names?\b",
+            r"\bcomment (s'appel|se nomm)",
             rf"\bquel(le)?s? puissance {_NATIONAL}",  # "Quelle puissance étrangère ...?"
         ],
     ),
@@ -434,6 +442,11 @@ _NOT_NAMES = word_set("""
     comme plus the a an and or but so if when while after before since during in on at by
     for from with this that these those he she they we it its his her their there here as
     also however monsieur madame m mme mr mrs ms dr pr pdg ceo dg coo cfo cto
+    ensuite aujourd aujourd'hui hier demain finalement certes bref effectivement evidemment surtout
+    heureusement malheureusement pourtant sinon parallelement egalement ici la-bas today
+    yesterday tomorrow meanwhile finally first then now still yet instead indeed moreover
+    furthermore nevertheless nonetheless thus hence therefore besides later earlier recently
+    currently initially eventually ultimately overall similarly likewise otherwise again here
     """)
 
 
@@ -458,6 +471,7 @@ def find_spans(text: str) -> list[Span]:
                 kind is Kind.NAME
                 and start == _sentence_start(text)
                 and _plain_word(text[start:end])
+                and not _APPOSITION.match(text, end)
             ):
                 continue  # "Parmi", "Désormais": any sentence's first word is capitalised
             if end > start and not any(s.start < end and start < s.end for s in found):
@@ -538,6 +552,11 @@ def with_unit(text: str, end: int) -> int:
 
 def _sentence_start(text: str) -> int:
     return len(text) - len(text.lstrip(" «“\"'(\n"))
+
+
+#: What follows a name that opens a sentence with its description: "Frontex, the European
+#: Union agency...", "Pawiak, an infamous prison...", "Sanakham, le sixième barrage...".
+_APPOSITION = re.compile(r",\s+(?:the|an?|le|la|l['’]|les|un|une)\s")
 
 
 def _plain_word(word: str) -> bool:

@@ -864,6 +864,10 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("Which candidate does Pierre Richard lean towards?", Kind.NAME),
         ("Quelle chaîne de télévision a interrogé le ministre ?", Kind.NAME),
         ("Quel hebdomadaire a révélé l'affaire ?", Kind.NAME),
+        ("What is the name of the storm that hit Greece?", Kind.NAME),
+        ("Comment s'appelle la tempête ?", Kind.NAME),
+        ("Which union claimed the expulsion of the two MPs?", Kind.NAME),
+        ("Quelle association a saisi la justice ?", Kind.NAME),
         ("Why did Xiaomi lose money?", None),
         ("What happened when the plant opened?", None),
     ],
@@ -912,13 +916,15 @@ def test_spans_of_news_shapes() -> None:
         "2025, after 30 months, en 6 minutes et 46,874 secondes. Mais ce n'est pas tout. "
         "GDP: 191.766 billion PLN; 150 000 SUV. Held on the last weekend of September, la "
         "première semaine de mai, au début de l'année 2026. Le ministre de la Santé Ashley "
-        "Bloomfield et celui de l'Intérieur Gérald Darmanin ont vu la Santé."
+        "Bloomfield et celui de l'Intérieur Gérald Darmanin ont vu la Santé. Frontex, the "
+        "European Union agency, is in Warsaw. However, the agency grows."
     )
     spans = {(s.kind, s.text) for s in find_spans(text)}
     assert spans >= {
         (Kind.NAME, "Ashley Bloomfield"),  # not the portfolio before it
         (Kind.NAME, "Gérald Darmanin"),
         (Kind.NAME, "Santé"),  # the ministry alone is a name
+        (Kind.NAME, "Frontex"),  # a sentence's first word, described after it
         (Kind.DATE, "premier trimestre 2025"),
         (Kind.DATE, "mars"),
         (Kind.MONEY, "105 000 euros"),
