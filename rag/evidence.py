@@ -314,13 +314,10 @@ def candidates(question: Question, hits: Sequence[Hit], qvec: np.ndarray) -> lis
 
 
 #: A sentence's opening words that refer to the sentence before: a subject pronoun, a
-#: demonstrative or a possessive ("Il", "Celle-ci", "Ces dernières", "Son père", "She"), or
-#: a subject pronoun after an opening phrase ("D'un coût évalué à 1,92 milliard d'euros, il
-#: va être exploité par China Datang").
+#: demonstrative or a possessive ("Il", "Celle-ci", "Ces dernières", "Son père", "She").
 _REFERENCE = re.compile(
     r"(?:Il|Elle|Ils|Elles|Celui-ci|Celle-ci|Ceux-ci|Celles-ci|Ce|Cet|Cette|Ces|Son|Sa|Ses"
     r"|Leur|Leurs|It|He|She|They|Its|His|Her|Their|This|These)\b"
-    r"|(?:[^,.;:!?«»\"]|\d[,.]\d){3,80},\s+(?:il|elle|ils|elles|he|she|it|they)\b"
 )
 
 

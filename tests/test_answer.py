@@ -493,33 +493,6 @@ def test_a_sentence_opening_on_a_reference_is_read_with_what_it_stands_for(
     assert ans.span == "verre volcanique"
 
 
-DAM = """Un barrage sur le Mékong
-
-Le Laos a transmis les plans de cette centrale à la Commission du Mékong (MRC), l'agence qui \
-gère le fleuve. Le barrage de Sanakham, dont la construction doit débuter cette année près de \
-Vientiane, produira 684 mégawatts en 2028, d'après la MRC. D'un coût évalué à 1,92 milliard \
-d'euros, il va être exploité par le géant chinois China Datang Corporation. Le Laos compte \
-sur l'hydroélectricité pour se développer.
-"""
-
-
-def test_a_pronoun_after_an_opening_phrase_is_a_reference_too(
-    tmp_path: Path, embedder: Embedder
-) -> None:
-    """ "D'un coût évalué à 1,92 milliard d'euros, il va être exploité par..." does not name
-    the dam: it carries the question's words of the sentence before, as an opening "Il" does
-    (among 300 news articles, read alone, the question abstained)."""
-    engine = indexed(tmp_path, embedder, {"dam.txt": DAM})
-    question = "Qui va exploiter le barrage de Sanakham ?"
-    q = analyse(question)
-    hits = engine.searcher.search(q.search, k=1)
-    cands = evidence.candidates(q, hits, engine.searcher.embedder.embed_query(q.search))
-    assert [c.referent for c in cands] == ["", "", "", "barrage Sanakham", ""]
-    assert "euros, il (barrage Sanakham) va être" in cands[3].read_as()[0]
-    ans = ask(engine, question)
-    assert "China Datang Corporation" in (ans.span or "")
-
-
 @pytest.mark.parametrize(
     ("span", "back"), [((0, 2), (0, 2)), ((3, 9), None), ((2, 14), None), ((19, 30), (4, 15))]
 )
