@@ -359,12 +359,8 @@ def read_sentences(
         ):
             chosen.append(c)
     reads = [c.read_as() for c in chosen]
-    verdicts = [
-        _in_sentence(v, at, inserted)
-        for v, (_, at, inserted) in zip(
-            reader.read(question.search, [text for text, _, _ in reads]), reads, strict=True
-        )
-    ]
+    verdicts = reader.read(question.search, [text for text, _, _ in reads])
+    verdicts = [_in_sentence(v, at, n) for v, (_, at, n) in zip(verdicts, reads, strict=True)]
     open_logits = [v.logit for v in verdicts]
     read_ = []
     for c, v in zip(chosen, verdicts, strict=True):
@@ -468,7 +464,7 @@ _RUN = re.compile(r"(?i)\s+(?:exemplaires|unit[ée]s|units|examples|copies)\b")
 
 
 def _asked_figure(
-    question: Question, cand: Candidate, near: tuple[int, int] | None = None
+    question: Question, cand: Candidate, near: tuple[int, int] | None
 ) -> tuple[int, int] | None:
     """The sentence's one date, figure or amount of the kind the question asks for, when the
     reader is unsure ("novembre 2011" for "Quand le Galicien est-il suspendu ?"); for a measure
@@ -477,7 +473,7 @@ def _asked_figure(
     "Combien de villes européennes ...?"). None when there is no such figure or several
     ("plus de 100 000 véhicules" and "367 820 voitures": which one did Tesla deliver?). One
     written twice ("600 porcs meurent ... environ 600 porcs sont morts") is one: the
-    occurrence nearest the reader's span `near` is taken."""
+    occurrence nearest the reader's span `near` (when it has one) is taken."""
     if question.kind in (None, Kind.NAME):
         return None
     measure = measure_asked(question.search, question.kind)
