@@ -156,6 +156,19 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
                 "Il est venu par TF1 hier.",
             ],
         ),
+        (  # a subheading glued to the next sentence without a mark; not a name's capitals
+            "Il est mort.Autopsie attendueLa direction parle. UN BON POINTMalgré tout, YouTube "
+            "et LeBron restent chez McDonald's. Selon l'enquêteL'individu fuit.",
+            [
+                "Il est mort.",
+                "Autopsie attendue",
+                "La direction parle.",
+                "UN BON POINT",
+                "Malgré tout, YouTube et LeBron restent chez McDonald's.",
+                "Selon l'enquête",
+                "L'individu fuit.",
+            ],
+        ),
         (  # ellipsis, and a semicolon is not a sentence end
             "Nous pensons que l’échelle paiera… Nous sommes loin ; très loin... Voilà.",
             ["Nous pensons que l’échelle paiera…", "Nous sommes loin ; très loin...", "Voilà."],
