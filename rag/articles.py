@@ -2,7 +2,8 @@
 
 `Article.text` is the text every later offset indexes into, so loading is deliberately plain:
 for `.txt` it is the file's content (BOM dropped, newlines normalised to `\\n`, as Python's
-`open()` reads it), for `.md` the content after the YAML front matter, for `.html` the main
+`open()` reads it; control characters U+0080-U+009F read as the Windows-1252 characters they
+stand for), for `.md` the content after the YAML front matter, for `.html` the main
 text found by trafilatura, for `.pdf` the pages' text joined by blank lines.
 
 This module does not chunk, clean up or rewrite text (no markdown stripping, no re-flowing of
@@ -185,6 +186,11 @@ def _inside(path: Path, real_root: Path) -> bool:
     return path.resolve().is_relative_to(real_root)
 
 
+_C1_CONTROLS = {
+    code: bytes([code]).decode("cp1252", errors="ignore") or None for code in range(0x80, 0xA0)
+}
+
+
 def _decode(data: bytes, aid: str) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = data.decode("utf-16", errors="replace")  # NULs are expected in UTF-16
@@ -200,7 +206,9 @@ def _decode(data: bytes, aid: str) -> str:
             except UnicodeDecodeError:
                 text = data.decode("latin-1")
             logger.info("%s is not UTF-8; decoded it as %s", aid, "cp1252/latin-1")
-    text = text.removeprefix("\ufeff")
+    # Text once decoded as Latin-1 and saved as UTF-8 holds controls for Windows-1252's "€",
+    # "’", "œ"... ("44 670 \x80"): never text, and YAML refuses them (an article lost).
+    text = text.removeprefix("\ufeff").translate(_C1_CONTROLS)
     # The same newline translation as Python's open(), so offsets match what readers see.
     return text.replace("\r\n", "\n").replace("\r", "\n")
 

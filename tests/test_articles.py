@@ -134,6 +134,16 @@ def test_latin1_last_resort_bom_and_newlines(tmp_path: Path) -> None:
         assert article.text == f.read()
 
 
+def test_windows_1252_controls_are_read_as_their_characters(tmp_path: Path) -> None:
+    # OrangeSum's "CUPRA Formentor : à partir de 44 670 €" was saved with U+0080 for "€":
+    # YAML refuses control characters, so the article was skipped, and a price lost its euro.
+    body = '---\ntitle: "Formentor : à partir de 44 670 \x80"\n---\nPrix : 44 670 \x80.\x90\n'
+    path = write(tmp_path, "formentor.md", body.encode())
+    article = load_article(path, tmp_path)
+    assert article.title == "Formentor : à partir de 44 670 €"
+    assert article.text == "Prix : 44 670 €.\n"  # 0x90 stands for nothing in Windows-1252
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
