@@ -108,6 +108,7 @@ LEXICAL_WEIGHT = 0.1
 SUPPORT_FEATURES = ("logit", "margin", "prefilter", "similarity")
 MARGIN_CAP = 5.0  # logits apart; a lone sentence has this margin
 UNIT_REACH = 12  # characters after a short answer where its unit may be ("550 kg")
+COUNT_REACH = 3  # words after a count where the thing counted may be ("15 autres départements")
 #: A sentence longer than this (characters) is read clause by clause for its short answer
 #: (`read_clauses`) and quoted by the clause that holds it (`rag.answer`).
 LONG_SENTENCE = 160
@@ -469,8 +470,7 @@ def _asked_figure(
     """The sentence's one date, figure or amount of the kind the question asks for, when the
     reader is unsure ("novembre 2011" for "Quand le Galicien est-il suspendu ?"); for a measure
     asked, its one figure with a unit of that measure ("325 km/h" for a top speed; not the
-    "100 km/h" of "0 à 100 km/h"); with the thing counted when it follows ("200 villes" for
-    "Combien de villes européennes ...?"). None when there is no such figure or several
+    "100 km/h" of "0 à 100 km/h"). None when there is no such figure or several
     ("plus de 100 000 véhicules" and "367 820 voitures": which one did Tesla deliver?). One
     written twice ("600 porcs meurent ... environ 600 porcs sont morts") is one: the
     occurrence nearest the reader's span `near` (when it has one) is taken."""
@@ -496,10 +496,7 @@ def _asked_figure(
         return None
     at = near[0] if near else 0
     sp = min(found, key=lambda s: abs(s.start - at))
-    noun = counted(question.search)
-    words = list(re.finditer(r"\w+", cand.text[sp.end : sp.end + UNIT_REACH]))[:3]
-    thing = next((w for w in words if noun and has_term(noun, {fold(w[0])})), None)
-    return sp.start, sp.end + (thing.end() if thing else 0)
+    return sp.start, sp.end
 
 
 def features(
@@ -701,7 +698,21 @@ def _whole(question: Question, cand: Candidate, span: tuple[int, int]) -> tuple[
         lo = min(lo, figure_range(cand.text, cand.spans, last) or lo)  # "entre 67 et 87 km"
     if last and question.kind is Kind.NUMBER and last.kind is Kind.NUMBER:
         hi = with_unit(cand.text, hi)  # "2 000" -> "2 000 ch"
+    if question.kind is Kind.NUMBER:
+        hi = _with_counted(question, cand.text, hi)
     return balanced(cand.text, lo, hi)
+
+
+def _with_counted(question: Question, text: str, hi: int) -> int:
+    """`hi` moved past the thing the question counts when it comes within COUNT_REACH words:
+    "200 villes" for "Combien de villes européennes ...?", and "15 autres départements", where
+    the reader's span was "15 autres"."""
+    noun = counted(question.search)
+    if noun is None:
+        return hi
+    words = list(re.finditer(r"\w+", text[hi : hi + 40]))[:COUNT_REACH]
+    thing = next((w for w in words if has_term(noun, {fold(w[0])})), None)
+    return hi + thing.end() if thing else hi
 
 
 def _names(question: Question) -> frozenset[str]:

@@ -552,6 +552,11 @@ def test_a_span_read_with_a_referent_is_put_back_in_the_sentence(
             "Combien de villes européennes utilisent ce système ?",
             "200 villes",
         ),
+        (  # the thing counted a few words on
+            "Et 15 autres départements du nord sont placés en vigilance orange.",
+            "Combien de départements sont en vigilance orange ?",
+            "15 autres départements",
+        ),
         (
             "Le département a acheté les fromages à sept producteurs, pour 3 000 euros.",
             "How many producers did the department buy the cheeses from?",
@@ -629,6 +634,27 @@ def test_a_sure_span_of_another_measure_gives_way_to_the_one_asked_for(
     cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
     [cand] = evidence.read_sentences(q, cands, news.reader, lambda _: None)
     assert cand.short and sentence[slice(*cand.short)] == "40 km"
+
+
+def test_a_sure_count_takes_in_the_thing_counted_after_it(
+    news: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader sure of "15 autres": "Combien de départements" is shown with them."""
+    sentence = "15 autres départements du nord sont placés en vigilance orange."
+    fifteen_others = (0, len("15 autres"))
+    real = news.reader.read
+
+    def sure(question: str, sentences: list[str]) -> list[Verdict]:
+        return [
+            replace(v, span=fifteen_others, span_confidence=0.99) for v in real(question, sentences)
+        ]
+
+    monkeypatch.setattr(news.reader, "read", sure)
+    hit = Hit("s#0", "s.md", "S", 0, len(sentence), sentence, 0.9, 0.8)
+    q = analyse("Combien de départements sont en vigilance orange ?")
+    cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
+    [cand] = evidence.read_sentences(q, cands, news.reader, lambda _: None)
+    assert cand.short and sentence[slice(*cand.short)] == "15 autres départements"
 
 
 @pytest.mark.parametrize(
