@@ -138,10 +138,10 @@ def split_sentences(text: str, *, glued: bool = True) -> list[tuple[int, int]]:
     or before a quote or a subheading's dash that opens the next (`"racistes".Dans`,
     "Europe 1.Plusieurs", `penser ?""La`, "en main.- Les gens -", "brûlé.4.000 pompiers"),
     and after a video's caption and its credit ("en fait-on trop ?par BFMTVLa préfecture")
-    or a subheading glued without any mark ("Autopsie attendueLa direction"), and keep
-    dotted initials whole ("H.P.Lovecraft"). What is read and quoted is split so;
-    chunking is not (`rag.chunking.chunk_text`: moving its boundaries cost retrieval,
-    docs/benchmarks.md).
+    or a subheading glued without any mark ("Autopsie attendueLa direction"), or after a
+    price ("44 670 €.Cette"), and keep dotted initials whole ("H.P.Lovecraft"). What is read
+    and quoted is split so; chunking is not (`rag.chunking.chunk_text`: moving its
+    boundaries cost retrieval, docs/benchmarks.md).
     """
     spans: list[tuple[int, int]] = []
     line_start = 0
@@ -221,7 +221,7 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], line_end: int, g
         ):
             return False
         if glued:
-            closed = match.start() > start and text[match.start() - 1] in '"”»)%'
+            closed = match.start() > start and text[match.start() - 1] in '"”»)%€$£'
             initial = len(word) < 2 and not word.islower()  # not the Honda "e.Comme"
             if is_period and not closed and not word.isdigit() and (initial or _dotted(word)):
                 return False  # initials: "A.Dupont", "H.P.Lovecraft"; not `"racistes".Dans`

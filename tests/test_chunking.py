@@ -156,10 +156,11 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
                 "Il est venu par TF1 hier.",
             ],
         ),
-        (  # a subheading glued to the next sentence without a mark; not a name's capitals
-            "Il est mort.Autopsie attendueLa direction parle. UN BON POINTMalgré tout, YouTube "
-            "et LeBron restent chez McDonald's. Selon l'enquêteL'individu fuit.",
+        (  # a price or a subheading glued to the next sentence; not a name's capitals
+            "Il coûte 44 670 €.Il est mort.Autopsie attendueLa direction parle. UN BON POINTMalgré "
+            "tout, YouTube et LeBron restent chez McDonald's. Selon l'enquêteL'individu fuit.",
             [
+                "Il coûte 44 670 €.",
                 "Il est mort.",
                 "Autopsie attendue",
                 "La direction parle.",
