@@ -106,6 +106,7 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"\b(depuis|jusqu'a) quand\b",
             r"\b(since|until|till|by) when\b",
             r"\bdate (de|d'|du)\b",
+            r"\b(deadline|date butoir|date limite|echeance)\b",
         ],
     ),
     (
@@ -224,6 +225,20 @@ _MEASURES = [
         ),
     ),
     (
+        "an area",
+        # Not "How big is the battery?": its capacity, below.
+        re.compile(
+            r"\b(how (big|large) (is|was|are|were)|how much (\w+ )?(area|space|land)"
+            r"|(what|which) (is|was) (the |its )?(total |surface )?area|surface area|superficie"
+            r"|quelle (est |etait )?(la |sa )?surface)\b(?!.*\bbatter)"
+        ),
+        # Cut short ("mètres carr"): a unit is looked for UNIT_REACH characters on.
+        re.compile(
+            r"(?i)\d\s*((m2|m²|km2|km²|hectares?|ha|acres?|sq\.? ?(ft|m|mi))(?!\w)"
+            r"|(kilo)?m[eè]tres? carr|square (m|f|k))"
+        ),
+    ),
+    (
         "a battery's capacity",
         re.compile(
             r"\b(capacity|capacite|size|taille|how big)\b.*\bbatter\w*"
@@ -257,7 +272,8 @@ _AMOUNTS = [
 #: Units of a measure ("2 000 ch", "600 km"), not the one-letter or ambiguous ones the
 #: measures above accept ("m", "t", "livres": books too); as written or folded.
 _PHYSICAL_UNITS = (
-    r"km/h|kmh|mph|kms?|kilom[eè]tres?|kilometers?|miles?|m[eè]tres?|meters?|kg|kilos?"
+    r"(?:kilo)?m[eè]tres? carr[ée]s|m2|m²|km2|km²|hectares?|acres?|square (?:met(?:er|re)s?|feet)"
+    r"|km/h|kmh|mph|kms?|kilom[eè]tres?|kilometers?|miles?|m[eè]tres?|meters?|kg|kilos?"
     r"|kilogrammes?|grammes?|grams?|tonnes?|tons?|pounds?|lbs?|ch|cv|hp|bhp|chevaux|horsepower"
     r"|kwh|kw|mwh|mw|watts?|kilowatts?|m[eé]gawatts?|litres?|liters?|cm|mm|centim[eè]tres?"
     r"|feet|ft|inch(es)?"
@@ -278,8 +294,8 @@ _UNIT_WORD = re.compile(rf"\b(?:{_MEASURE_UNITS})(?!\w)|%|\bpercent|\bpour ?cent
 
 def measure_asked(question: str, kind: Kind | None) -> str | None:
     """The measure a question for a number asks for with its unit ("a weight", "a range", "a
-    length", "a speed", "a power", "a battery's capacity"), or the amount one for money names
-    ("a deposit", "a fine"), or None."""
+    length", "a speed", "a power", "an area", "a battery's capacity"), or the amount one for
+    money names ("a deposit", "a fine"), or None."""
     measures, _, amounts = _asks(question)
     if kind is Kind.NUMBER and measures:
         return measures[0][0]
@@ -302,6 +318,22 @@ def counted(question: str) -> str | None:
     if not words or _UNIT_WORD.fullmatch(words[-1]):
         return None  # "How many of the residents ...": a share, maybe
     return words[-1]  # "How many Aston Martin Rapide E ...": "rapide"
+
+
+_AGE_ASKED = re.compile(r"\b(how old|ages?|agee?s?)\b")
+#: Years that are no one's age: "deux ans après son mariage", "five years later", "10 ans de
+#: prison" (`text` starts at the figure).
+_NOT_AN_AGE = re.compile(
+    r"^\S+(?:\s\S+)?\s+(?:ans?|annees?|years?|mois|months?)\s+(?:apres|plus tard|auparavant"
+    r"|plus tot|de prison|de reclusion|en prison|ago|later|after|earlier|before|in prison)\b"
+)
+
+
+def gives_age(question: str, text: str) -> bool:
+    """Whether `text`, a figure and what follows it, may be the age a question asks for ("how
+    old", "quel âge"): "3 ans" may, "deux ans après son mariage" may not. True when it asks
+    for none."""
+    return not (_AGE_ASKED.search(fold(question)) and _NOT_AN_AGE.match(fold(text)))
 
 
 def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
@@ -643,6 +675,7 @@ _UNITS = {
     **dict.fromkeys(["seconde", "secondes"], ("second", "seconds")),
     **dict.fromkeys(["kilometre", "kilometres"], ("kilometre", "kilometres")),
     **dict.fromkeys(["metre", "metres"], ("metre", "metres")),
+    **dict.fromkeys(["hectare", "hectares"], ("hectare", "hectares")),
     **dict.fromkeys(["tonne", "tonnes"], ("tonne", "tonnes")),
     **dict.fromkeys(["watt", "watts"], ("watt", "watts")),
     **dict.fromkeys(["kilowatt", "kilowatts"], ("kilowatt", "kilowatts")),
@@ -735,7 +768,10 @@ def in_english(short: str, kind: Kind | None) -> str | None:
                 continue  # "fin du mois d'octobre": the end of October
             if word == "annee" and after[:1] and _is_year(after[0]):
                 continue  # "début de l'année 2025": the beginning of 2025
-            out.append(_UNITS[word][counted and out[-1] not in ("1", "one")])
+            unit = _UNITS[word][counted and out[-1] not in ("1", "one")]
+            if nxt in ("carre", "carres"):  # "1.500 mètres carrés": 1,500 square metres
+                unit, taken = f"square {unit}", i + 1
+            out.append(unit)
             ordinal = out[-2:-1] and out[-2] in _ORDINALS.values()
             if ordinal:
                 out.insert(-2, "the")  # "au premier trimestre": in the first quarter

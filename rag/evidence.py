@@ -57,6 +57,7 @@ from rag.answer_types import (
     expected_kind,
     figure_range,
     find_spans,
+    gives_age,
     gives_amount,
     gives_measure,
     measure_asked,
@@ -582,6 +583,7 @@ def _answers(question: Question, cand: Candidate, span: Span) -> bool:
         kind is not None
         and span.kind in ACCEPTS[kind]
         and gives_measure(question.search, kind, cand.text[span.start : span.end + UNIT_REACH])
+        and gives_age(question.search, cand.text[span.start : span.end + UNIT_REACH])
         and gives_amount(question.search, kind, cand.text)
         and not (
             kind is Kind.DATE

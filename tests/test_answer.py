@@ -35,6 +35,7 @@ from rag.answer_types import (
     dated,
     expected_kind,
     find_spans,
+    gives_age,
     gives_measure,
     in_english,
     in_french,
@@ -912,6 +913,8 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("What is the height of the tower?", Kind.NUMBER),
         ("What market share did electric vehicles reach?", Kind.NUMBER),
         ("What is the top company in Europe?", None),  # "top" makes no number of it
+        ("What is the deadline set for new actions?", Kind.DATE),
+        ("Quelle est la date butoir fixée par les gilets jaunes ?", Kind.DATE),
         ("How long did the strike last?", Kind.DURATION),
         ("How quickly does the X2 go from 0 to 100 km/h?", Kind.DURATION),
         ("How long was Warsaw occupied by Germany?", Kind.DURATION),
@@ -1110,6 +1113,7 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("à la mi-juin", Kind.DATE, "in mid-June"),
         ("le mois dernier", Kind.DATE, "last month"),
         ("en novembre dernier", Kind.DATE, "last November"),
+        ("1.500 mètres carrés", Kind.NUMBER, "1,500 square metres"),
         ("juin prochain", Kind.DATE, "next June"),
         ("en novembre 2019", Kind.DATE, "in November 2019"),
         ("l'an dernier", Kind.DATE, "last year"),
@@ -1560,6 +1564,10 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
         ("Combien de voitures ont été vendues ?", "30 000 euros", False),
         ("How many cars were sold?", "$30,000", False),
         ("How many square miles is the park?", "300 square miles", True),
+        ("How big is Fillon's new headquarters?", "1.500 mètres carr", True),  # cut at UNIT_REACH
+        ("How big is Fillon's new headquarters?", "15e arrondissement", False),
+        ("Quelle est la superficie de Berlin ?", "892 km2", True),
+        ("How big is the battery?", "80 kWh", True),  # its capacity, not an area
         ("How many of the residents are Catholic?", "65%", True),
         ("Combien de livres a-t-il écrits ?", "50 livres", True),
         ("Combien de CO2 la France a-t-elle émis ?", "122 millions de tonnes", True),
@@ -1574,6 +1582,21 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
 )
 def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, gives: bool) -> None:
     assert gives_measure(question, expected_kind(question), shown) is gives
+
+
+@pytest.mark.parametrize(
+    ("question", "shown", "gives"),
+    [
+        ("How old is Scarlett Johansson's daughter?", "deux ans après son", False),
+        ("How old is Scarlett Johansson's daughter?", "3 ans et en appelle", True),
+        ("Quel âge a l'aigle royal ?", "un an et demi", True),
+        ("How old was the driver?", "five years later", False),
+        ("How old was the driver?", "10 ans de prison", False),
+        ("When did she ask for a divorce?", "deux ans après son", True),  # no age asked
+    ],
+)
+def test_years_before_or_after_something_are_no_age(question: str, shown: str, gives: bool) -> None:
+    assert gives_age(question, shown) is gives
 
 
 def test_numbers_written_as_words_are_spans() -> None:
