@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -479,6 +480,8 @@ _NOT_NAMES = word_set("""
     yesterday tomorrow meanwhile finally first then now still yet instead indeed moreover
     furthermore nevertheless nonetheless thus hence therefore besides later earlier recently
     currently initially eventually ultimately overall similarly likewise otherwise again here
+    nomme nommee nommes nommees surnomme surnommee prenomme prenommee baptise baptisee appele
+    appelee denomme denommee named called dubbed
     """)
 
 
@@ -554,15 +557,40 @@ _BETWEEN = re.compile(r"(?i:\b(?:between|entre)\s+)$")
 
 def figure_range(text: str, spans: Sequence[Span], figure: Span) -> int | None:
     """Where the range of figures that `figure` closes starts ("entre 67 et 87 km", "between
-    4 and 6 hours", "entre 160 km/h et 210 km/h"); None when it closes none. Not "de 120 à 135
-    km/h": that may be a change, not a range."""
+    4 and 6 hours", "entre 160 km/h et 210 km/h", "de 4 à 8 euros"); None when it closes none.
+    Not a change: "passer de 90 à 80 km/h", "rose from 3% to 5%" (after a verb of change, or
+    from more to less)."""
     figures = [s for s in spans if s.kind is not Kind.DATE and s.kind is not Kind.NAME]
     for a, b in itertools.pairwise(figures):
         if b == figure and _RANGE_TO.fullmatch(text, with_unit(text, a.end), b.start):
             opened = _BETWEEN.search(text, max(0, a.start - 12), a.start)
             if opened:
                 return opened.start()
+            opened = _FROM.search(text, max(0, a.start - 12), a.start)
+            if (
+                opened
+                and not _CHANGE.search(text, max(0, opened.start() - 30), opened.start())
+                and _value(a.text) < _value(b.text)
+                and a.text.split()[1:] in ([], b.text.split()[1:])  # not "de 44 ans à 206 km/h"
+            ):
+                return opened.start()
     return None
+
+
+_FROM = re.compile(r"(?i:\b(?:de|from)\s+)$")
+#: A verb of change before "de X à Y" / "from X to Y": a figure before and after, no range.
+_CHANGE = re.compile(
+    r"(?i)\b(?:pass|augment|grimp|baiss|chut|port|relev|r[ée]dui|ramen|recul|progress|bondi"
+    r"|mont|descend|abaiss|propuls|[ée]volu|increas|ris|rose|fell|fall|drop|grew|grow|went"
+    r"|jump|climb|cut|rais|lower|reduc|decreas|declin|mov|chang)\w*[\s,]+$"
+)
+
+
+def _value(figure: str) -> float:
+    """A figure's number as written, thousands' separators dropped ("2.500" -> 2500, "68,8"
+    -> 68.8); infinity when it has no digits ("deux"): no range can be told from it."""
+    digits = re.sub(r"[^\d,]", "", figure.split()[0] if figure.split() else "")
+    return float(digits.replace(",", ".", 1).replace(",", "")) if digits else math.inf
 
 
 def with_bound(text: str, span: Span) -> int:

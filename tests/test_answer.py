@@ -34,6 +34,7 @@ from rag.answer_types import (
     date_range,
     dated,
     expected_kind,
+    figure_range,
     find_spans,
     gives_age,
     gives_measure,
@@ -979,7 +980,8 @@ def test_spans_of_news_shapes() -> None:
         "GDP: 191.766 billion PLN; 150 000 SUV. Held on the last weekend of September, la "
         "première semaine de mai, au début de l'année 2026. Le ministre de la Santé Ashley "
         "Bloomfield et celui de l'Intérieur Gérald Darmanin ont vu la Santé. Frontex, the "
-        "European Union agency, is in Warsaw. However, the agency grows."
+        "European Union agency, is in Warsaw. However, the agency grows. Nommé Oural, "
+        "l'oiseau vole."
     )
     spans = {(s.kind, s.text) for s in find_spans(text)}
     assert spans >= {
@@ -987,6 +989,7 @@ def test_spans_of_news_shapes() -> None:
         (Kind.NAME, "Gérald Darmanin"),
         (Kind.NAME, "Santé"),  # the ministry alone is a name
         (Kind.NAME, "Frontex"),  # a sentence's first word, described after it
+        (Kind.NAME, "Oural"),  # not "Nommé Oural"
         (Kind.DATE, "premier trimestre 2025"),
         (Kind.DATE, "mars"),
         (Kind.MONEY, "105 000 euros"),
@@ -1047,6 +1050,27 @@ def test_a_quarter_is_a_date_and_a_model_is_not(text: str, dates: list[str]) -> 
 def test_a_figure_or_date_takes_the_words_that_bound_it(text: str, bounded: str) -> None:
     (span,) = [s for s in find_spans(text) if s.kind is not Kind.NAME]
     assert text[with_bound(text, span) : span.end] == bounded
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("il faudra débourser de 4 à 8 euros pour un parasol", "de 4 à 8 euros"),
+        ("des enfants âgés de 3 à 13 ans", "de 3 à 13 ans"),
+        ("prices from $30 to $40 a night", "from $30 to $40"),
+        ("Le X5 offre entre 67 et 87 km", "entre 67 et 87 km"),
+        # A change, or figures of two things: no range.
+        ("la vitesse passera de 90 à 80 km/h", "80 km/h"),
+        ("le taux est passé de 3 à 5 %", "5 %"),
+        ("la limite de 90 à 80 km/h", "80 km/h"),  # from more to less
+        ("un automobiliste de 44 ans à 206 km/h", "206 km/h"),
+    ],
+)
+def test_a_figure_takes_the_range_it_closes(text: str, shown: str) -> None:
+    spans = find_spans(text)
+    start = figure_range(text, spans, spans[-1])
+    start = spans[-1].start if start is None else start
+    assert text[start : with_unit(text, spans[-1].end)] == shown
 
 
 @pytest.mark.parametrize(
