@@ -38,7 +38,7 @@ CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
 #: pompiers"; v6 after a video's credit ("trop ?par BFMTVLa préfecture"). A new version of
 #: the rules re-splits an index in place (`rag.indexer._resplit`) where sentences are
 #: embedded alone, and rebuilds it where they are pooled.
-SENTENCES_FINGERPRINTS = {"alone": "+sentences-v8", "pooled": "+sentences-v8-pooled", "off": ""}
+SENTENCES_FINGERPRINTS = {"alone": "+sentences-v9", "pooled": "+sentences-v9-pooled", "off": ""}
 
 
 @dataclass(frozen=True)

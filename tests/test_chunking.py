@@ -156,10 +156,15 @@ def assert_valid(text: str, chunks: list[Chunk], max_chars: int = MAX_CHARS) -> 
                 "Il est venu par TF1 hier.",
             ],
         ),
-        (  # a price or a subheading glued to the next sentence; not a name's capitals
-            "Il coûte 44 670 €.Il est mort.Autopsie attendueLa direction parle. UN BON POINTMalgré "
+        (  # a price or a subheading glued to the next sentence; not a name's capitals, nor
+            # one acronym ("Paris.SNCF Réseau")
+            "Il a 10 jours d'ITT.PLUS DE 40 KILOS PERDUSIl va à Paris.SNCF Réseau dit oui. Il "
+            "coûte 44 670 €.Il est mort.Autopsie attendueLa direction parle. UN BON POINTMalgré "
             "tout, YouTube et LeBron restent chez McDonald's. Selon l'enquêteL'individu fuit.",
             [
+                "Il a 10 jours d'ITT.",
+                "PLUS DE 40 KILOS PERDUS",
+                "Il va à Paris.SNCF Réseau dit oui.",
                 "Il coûte 44 670 €.",
                 "Il est mort.",
                 "Autopsie attendue",
