@@ -634,9 +634,30 @@ _PORTFOLIOS = word_set("""
 _OF_PORTFOLIO = re.compile(r"(?i:\b(?:de\s+la|de\s+l['’]|du|des|aux?))\s*$")
 
 
+#: Nationalities, which French writes capitalised before a name ("le Français Romain
+#: Dauriac", "la Britannique Emma Raducanu"), folded.
+_NATIONALS = frozenset(
+    form
+    for stem, feminine in [
+        ("francais", "e"), ("americain", "e"), ("britannique", ""), ("allemand", "e"),
+        ("italien", "ne"), ("espagnol", "e"), ("chinois", "e"), ("japonais", "e"),
+        ("russe", ""), ("belge", ""), ("suisse", "sse"), ("canadien", "ne"),
+        ("neerlandais", "e"), ("polonais", "e"), ("portugais", "e"), ("anglais", "e"),
+        ("irlandais", "e"), ("ecossais", "e"), ("autrichien", "ne"), ("suedois", "e"),
+        ("norvegien", "ne"), ("danois", "e"), ("ukrainien", "ne"), ("israelien", "ne"),
+        ("iranien", "ne"), ("libanais", "e"), ("syrien", "ne"), ("egyptien", "ne"),
+        ("marocain", "e"), ("algerien", "ne"), ("tunisien", "ne"), ("senegalais", "e"),
+        ("ivoirien", "ne"), ("bresilien", "ne"), ("argentin", "e"), ("mexicain", "e"),
+        ("indien", "ne"), ("australien", "ne"), ("turc", "que"), ("grec", "que"),
+    ]
+    for form in (stem, stem + feminine, stem + "s", stem + feminine + "s")
+)  # fmt: skip
+
+
 def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop leading function words ("Selon Claire Hammond" -> "Claire Hammond"), months and
-    a minister's portfolio ("ministre de la Santé Agnès Buzyn" -> "Agnès Buzyn")."""
+    """Drop leading function words ("Selon Claire Hammond" -> "Claire Hammond"), months,
+    a minister's portfolio ("ministre de la Santé Agnès Buzyn" -> "Agnès Buzyn") and a
+    nationality ("le Français Romain Dauriac" -> "Romain Dauriac")."""
     words = list(re.finditer(r"\S+", text[start:end]))
     portfolio = _OF_PORTFOLIO.search(text, 0, start) is not None
     while words and (
@@ -644,6 +665,7 @@ def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
         or re.fullmatch(_MONTH, words[0].group())
         or re.fullmatch(_WEEKDAY, words[0].group())
         or (portfolio and len(words) > 1 and fold(words[0].group()) in _PORTFOLIOS)
+        or (len(words) > 1 and fold(words[0].group()) in _NATIONALS)
     ):
         words.pop(0)
     if not words:
@@ -682,7 +704,8 @@ _ENGLISH = {
     "milliard": "billion", "milliards": "billion", "mille": "thousand", "au": "in", "aux": "in",
     "en": "in", "dans": "in", "a": "to", "hier": "yesterday", "demain": "tomorrow",
     "presque": "almost", "quasiment": "almost", "pratiquement": "practically",
-    "quelque": "some", "autour": "around",
+    "quelque": "some", "autour": "around", "matin": "morning", "soir": "evening",
+    "apres-midi": "afternoon",
 }  # fmt: skip
 #: Unit symbols, the same in both languages: kept as written.
 _SYMBOLS = word_set("m km kg t cm mm ha kw kwh mw mwh gw gwh twh mph")
@@ -1124,11 +1147,12 @@ _SHIFTS = {
     "apres-demain": (2, True), "yesterday": (-1, False), "tomorrow": (1, False),
 }  # fmt: skip
 #: A weekday or a day counted from the article's, not followed by its date ("mardi 18 juin").
+_PART_OF_DAY = r"(?i:soir|matin|apr[èe]s-midi|morning|afternoon|evening|night)"
 _RELATIVE_DAY = re.compile(
     rf"(?<![\w-])(?:(?P<det>(?i:ce|this|last|next))\s+)?(?:(?P<weekday>{_WEEKDAY})|(?P<shift>"
-    rf"{_SHIFT_WORDS}))(?:\s+(?i:soir|matin|apr[èe]s-midi|morning|afternoon|evening|night))?"
+    rf"{_SHIFT_WORDS}))(?:\s+{_PART_OF_DAY})?"
     r"(?:\s+(?P<when>(?i:derni(?:er|[èe]re)|prochaine?|pass[ée]e?)))?"
-    rf"(?![\w-])(?!,?\s+(?:1er\b|\d|{_MONTH}))"
+    rf"(?![\w-])(?!,?\s+(?:{_PART_OF_DAY}\s+)?(?:1er\b|\d|{_MONTH}))"  # "lundi matin 17 septembre"
 )
 # What tells a weekday of the days to come from one of the days before ("sera jugé mardi", "a
 # annoncé mardi"): which of these governs it is `_speaks_of_future`'s.

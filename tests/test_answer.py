@@ -981,7 +981,7 @@ def test_spans_of_news_shapes() -> None:
         "première semaine de mai, au début de l'année 2026. Le ministre de la Santé Ashley "
         "Bloomfield et celui de l'Intérieur Gérald Darmanin ont vu la Santé. Frontex, the "
         "European Union agency, is in Warsaw. However, the agency grows. Nommé Oural, "
-        "l'oiseau vole."
+        "l'oiseau vole. Elle a épousé le Français Romain Dauriac."
     )
     spans = {(s.kind, s.text) for s in find_spans(text)}
     assert spans >= {
@@ -990,6 +990,7 @@ def test_spans_of_news_shapes() -> None:
         (Kind.NAME, "Santé"),  # the ministry alone is a name
         (Kind.NAME, "Frontex"),  # a sentence's first word, described after it
         (Kind.NAME, "Oural"),  # not "Nommé Oural"
+        (Kind.NAME, "Romain Dauriac"),  # not his nationality
         (Kind.DATE, "premier trimestre 2025"),
         (Kind.DATE, "mars"),
         (Kind.MONEY, "105 000 euros"),
@@ -1137,6 +1138,7 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("à la mi-juin", Kind.DATE, "in mid-June"),
         ("le mois dernier", Kind.DATE, "last month"),
         ("en novembre dernier", Kind.DATE, "last November"),
+        ("lundi matin 17 septembre 2018", Kind.DATE, "Monday morning 17 September 2018"),
         ("1.500 mètres carrés", Kind.NUMBER, "1,500 square metres"),
         ("juin prochain", Kind.DATE, "next June"),
         ("en novembre 2019", Kind.DATE, "in November 2019"),
@@ -1312,6 +1314,7 @@ def test_a_day_without_its_year_takes_the_year_of_its_article(
         ("Les bus circulent du lundi au vendredi.", "vendredi", "vendredi"),
         # Its date already: only its year is added.
         ("Il a été élu mardi 18 juin.", "mardi 18 juin", "mardi 18 juin 2019"),
+        ("Il l'a dit mardi matin 18 juin.", "mardi matin 18 juin", "mardi matin 18 juin 2019"),
         # A day of the year alone: before the article for a past verb, after it for a future
         # one, else the nearest (from 2019-06-20: 1 December 2019, 1 February 2019).
         ("Il a fêté ses 94 ans le 1er décembre.", "le 1er décembre", "le 1er décembre 2018"),
