@@ -440,7 +440,8 @@ _NUMBER_WORDS = word_set("""
     hundred hundreds thousand thousands million millions billion billions dozen dozens
     deux trois quatre cinq sept huit neuf dix onze douze treize quatorze quinze seize vingt
     trente quarante cinquante soixante cent cents mille milliers million millions milliard
-    milliards dizaine dizaines douzaine douzaines centaine centaines
+    milliards dizaine dizaines douzaine douzaines centaine centaines vingtaine vingtaines
+    trentaine trentaines cinquantaine cinquantaines soixantaine soixantaines millier
     half quarter quarters thirds quart quarts tiers moitié
     """)
 _NUM = rf"(?:{NUMBER}|\b(?i:{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})\b)"
@@ -756,6 +757,14 @@ _ENGLISH_PAIRS = {
         for to in ("a", "au", "aux")
     },
 }  # fmt: skip
+#: Counts French gives roughly ("une soixantaine d'armes"), folded.
+_APPROXIMATE = {
+    "dizaine": "about ten", "dizaines": "dozens", "douzaine": "a dozen", "douzaines": "dozens",
+    "vingtaine": "about twenty", "trentaine": "about thirty", "cinquantaine": "about fifty",
+    "soixantaine": "about sixty", "centaine": "about a hundred", "centaines": "hundreds",
+    "millier": "about a thousand", "milliers": "thousands",
+}  # fmt: skip
+_APPROXIMATE_OF = {"milliers": "thousands", "millions": "millions", "milliards": "billions"}
 _SKIPPED = word_set("le la les l du de d des")  # articles and "of": English word order says it
 _TOKEN = re.compile(
     rf"(?P<ordinal>\b\d{{1,2}}(?:er|re|e|ème|eme)\b)|(?P<number>{NUMBER})"
@@ -799,6 +808,17 @@ def in_english(short: str, kind: Kind | None) -> str | None:
         if (word, nxt) in _ENGLISH_PAIRS:
             out.append(_ENGLISH_PAIRS[word, nxt])
             taken = i + 1
+        elif word in ("un", "une", "des") and nxt in _APPROXIMATE:
+            continue  # "une soixantaine": about sixty
+        elif word in _APPROXIMATE:
+            approx = _APPROXIMATE[word]
+            if out and out[-1] == "several":  # "plusieurs centaines": several hundred
+                approx = approx.removesuffix("s")
+            scale = after[1] if nxt in ("de", "d'") and len(after) > 1 else ""
+            if scale in _APPROXIMATE_OF:  # "des centaines de millions": hundreds of millions
+                approx, taken = f"{approx} of {_APPROXIMATE_OF[scale]}", i + 2
+            last_number = len(out)
+            out.append(approx)
         elif group == "number" or (word in _CARDINALS and nxt in SCALES):
             last_number = len(out)  # "deux millions": 2 million
             numbers.append(last_number)
@@ -860,7 +880,7 @@ def in_english(short: str, kind: Kind | None) -> str | None:
         else:
             return None
     if currency:
-        if last_number < 0:
+        if last_number not in numbers:  # none, or "des centaines de millions": as written
             return None
         for at, following in zip(numbers, [*numbers[1:], None], strict=True):
             if at == last_number or set(out[at + 1 : following]) <= {"to", "and", "or", "-"}:

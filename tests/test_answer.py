@@ -1139,6 +1139,9 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("le mois dernier", Kind.DATE, "last month"),
         ("en novembre dernier", Kind.DATE, "last November"),
         ("lundi matin 17 septembre 2018", Kind.DATE, "Monday morning 17 September 2018"),
+        ("une soixantaine", Kind.NUMBER, "about sixty"),  # counts given roughly
+        ("plusieurs centaines", Kind.NUMBER, "several hundred"),
+        ("des centaines de millions", Kind.NUMBER, "hundreds of millions"),
         ("1.500 mètres carrés", Kind.NUMBER, "1,500 square metres"),
         ("juin prochain", Kind.DATE, "next June"),
         ("en novembre 2019", Kind.DATE, "in November 2019"),
@@ -1627,13 +1630,17 @@ def test_years_before_or_after_something_are_no_age(question: str, shown: str, g
 
 
 def test_numbers_written_as_words_are_spans() -> None:
-    text = "Six years of war; two million items, deux millions d'euros, en trois ans."
+    text = (
+        "Six years of war; two million items, deux millions d'euros, en trois ans, une "
+        "soixantaine d'armes."
+    )
     spans = {(s.kind, s.text) for s in find_spans(text)}
     assert spans == {
         (Kind.DURATION, "Six years"),
         (Kind.NUMBER, "two million"),
         (Kind.MONEY, "deux millions d'euros"),
         (Kind.DURATION, "trois ans"),
+        (Kind.NUMBER, "soixantaine"),
     }
     assert find_spans("Un homme a acheté une voiture, one of many.") == []  # articles
 
