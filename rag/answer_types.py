@@ -323,10 +323,11 @@ def counted(question: str) -> str | None:
 
 _AGE_ASKED = re.compile(r"\b(how old|ages?|agee?s?)\b")
 #: Years that are no one's age: "deux ans après son mariage", "five years later", "10 ans de
-#: prison" (`text` starts at the figure).
+#: prison"; nor is a time of day, "vers 10 heures" (`text` starts at the figure).
 _NOT_AN_AGE = re.compile(
     r"^\S+(?:\s\S+)?\s+(?:ans?|annees?|years?|mois|months?)\s+(?:apres|plus tard|auparavant"
     r"|plus tot|de prison|de reclusion|en prison|ago|later|after|earlier|before|in prison)\b"
+    r"|^[\d\s.,]*\d\s*(?:h|heures?|hours?|minutes?|secondes?|seconds?)\b"
 )
 
 
@@ -456,9 +457,11 @@ _TIME_UNIT = (
     r"(?i:secondes?|seconds?|minutes?|heures?|hours?|jours?|days?|semaines?|weeks?"
     r"|mois|months?|ans|ann[ée]es|years?|d[ée]cennies|decades?)\b"
 )
+_HALF = r"(?:\s+(?i:et\s+demie?|and\s+a\s+half))?"  # "un an et demi", "two and a half"
 _DURATION = re.compile(  # "6 minutes et 46,874 secondes" is one duration
-    rf"\b{_NUM}\s+{_TIME_UNIT}(?:(?:,|\s+(?i:et|and))\s+{_NUM}\s+{_TIME_UNIT})*"
-    rf"|\b(?i:an?|one|un|une|quelques|plusieurs|several|a few|few)\s+{_TIME_UNIT}"
+    rf"\b{_NUM}\s+{_TIME_UNIT}(?:(?:,|\s+(?i:et|and))\s+{_NUM}\s+{_TIME_UNIT})*{_HALF}"
+    rf"|\b(?i:an?|one|un|une|quelques|plusieurs|several|a few|few)\s+{_TIME_UNIT}{_HALF}"
+    rf"|\b(?i:un\s+an|une\s+ann[ée]e)\b{_HALF}"  # not "an" after any figure: "in 2019 an"
 )
 _NUMBER = re.compile(rf"(?<![\w.,]){_NUM}{_SCALE}(?:\s*(?:%|(?i:pour\s?cent|per\s?cent|percent)))?")
 _CAP_WORD = r"(?:[A-ZÀ-ÖØ-Þ][\w’'\-]*|[A-Z]{2,}\d*)"
@@ -748,7 +751,7 @@ _ENGLISH_PAIRS = {
     ("au", "maximum"): "at most", ("pas", "moins"): "no less than",
     ("pas", "plus"): "no more than", ("un", "peu"): "a little", ("a", "peine"): "barely",
     ("a", "partir"): "from", ("jusqu", "a"): "up to", ("jusqu", "au"): "until",
-    ("jusqu", "en"): "until",
+    ("jusqu", "en"): "until", ("et", "demi"): "and a half", ("et", "demie"): "and a half",
     # "supérieure au million": more than 1 million; "inférieur à 500": less than 500
     **{
         (f"{side}{ending}", to): f"{than}{' 1' if to == 'au' else ''}"

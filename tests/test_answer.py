@@ -1139,6 +1139,7 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("le mois dernier", Kind.DATE, "last month"),
         ("en novembre dernier", Kind.DATE, "last November"),
         ("lundi matin 17 septembre 2018", Kind.DATE, "Monday morning 17 September 2018"),
+        ("un an et demi", Kind.DURATION, "one year and a half"),
         ("une soixantaine", Kind.NUMBER, "about sixty"),  # counts given roughly
         ("plusieurs centaines", Kind.NUMBER, "several hundred"),
         ("des centaines de millions", Kind.NUMBER, "hundreds of millions"),
@@ -1622,6 +1623,8 @@ def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, g
         ("Quel âge a l'aigle royal ?", "un an et demi", True),
         ("How old was the driver?", "five years later", False),
         ("How old was the driver?", "10 ans de prison", False),
+        ("How old is the eagle?", "10 heures, par un", False),  # a time of day
+        ("Quel âge a l'aigle royal ?", "un an et demi conn", True),
         ("When did she ask for a divorce?", "deux ans après son", True),  # no age asked
     ],
 )
@@ -1642,6 +1645,11 @@ def test_numbers_written_as_words_are_spans() -> None:
         (Kind.DURATION, "trois ans"),
         (Kind.NUMBER, "soixantaine"),
     }
+    assert [s.text for s in find_spans("Une femelle d'un an et demi, depuis un an.")] == [
+        "un an et demi",
+        "un an",
+    ]
+    assert [s.text for s in find_spans("Born in 2019 an eagle flew.")] == ["2019"]
     assert find_spans("Un homme a acheté une voiture, one of many.") == []  # articles
 
 
