@@ -335,7 +335,13 @@ def gives_age(question: str, text: str) -> bool:
     """Whether `text`, a figure and what follows it, may be the age a question asks for ("how
     old", "quel âge"): "3 ans" may, "deux ans après son mariage" may not. True when it asks
     for none."""
-    return not (_AGE_ASKED.search(fold(question)) and _NOT_AN_AGE.match(fold(text)))
+    return not (_asks_age(question) and _NOT_AN_AGE.match(fold(text)))
+
+
+@functools.lru_cache(maxsize=256)
+def _asks_age(question: str) -> bool:
+    """Whether a question asks for an age (once per question: the rules ask of every span)."""
+    return _AGE_ASKED.search(fold(question)) is not None
 
 
 def gives_measure(question: str, kind: Kind | None, text: str) -> bool:
