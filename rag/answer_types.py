@@ -107,7 +107,10 @@ _QUESTION_CUES: list[tuple[Kind, list[str]]] = [
             r"\b(depuis|jusqu'a) quand\b",
             r"\b(since|until|till|by) when\b",
             r"\bdate (de|d'|du)\b",
-            r"\b(deadline|date butoir|date limite|echeance)\b",
+            # Asked for, not spoken of ("What happens if a Directive's deadline is not met?").
+            r"\b(what|which) (is |was |are |were )?(the |its |their )?(\w+ )?deadlines?\b"
+            r"|\bquel(le)?s? (est |etait |sera |sont )?(la |les |l')?(date butoir|date limite"
+            r"|dates? butoirs?|dates? limites?|echeance)\b",
         ],
     ),
     (

@@ -916,6 +916,7 @@ def test_a_citation_that_is_not_an_exact_slice_is_dropped(
         ("What is the top company in Europe?", None),  # "top" makes no number of it
         ("What is the deadline set for new actions?", Kind.DATE),
         ("Quelle est la date butoir fixée par les gilets jaunes ?", Kind.DATE),
+        ("What happens if a Directive's deadline is not met?", None),  # spoken of, not asked
         ("How long did the strike last?", Kind.DURATION),
         ("How quickly does the X2 go from 0 to 100 km/h?", Kind.DURATION),
         ("How long was Warsaw occupied by Germany?", Kind.DURATION),
