@@ -290,7 +290,9 @@ _MEASURE_UNITS = (
 _SCALE_OF = r"(?:(?:millions?|milliards?|billions?|thousands?|mille)\s+)?(?:(?:de|d'|of)\s*)?"
 #: A figure followed by such a unit, with its scale between ("122 millions de tonnes").
 _MEASURED = re.compile(
-    rf"(?i)(\d\s*{_SCALE_OF}(?:{_MEASURE_UNITS})(?!\w)|[$€£¥]\s*\d|\d\s*(%|pour ?cent|percent))"
+    rf"(?i)(\d\s*{_SCALE_OF}(?:{_MEASURE_UNITS})(?!\w)|[$€£¥]\s*\d|\d\s*(%|pour ?cent|percent)"
+    rf"|\b(?:un|une|a|an|one|deux|two|trois|three|quelques|plusieurs|several|few)\s+"
+    rf"(?:an|{_MEASURE_UNITS})(?!\w))"  # "il y a un an": no count of posts
 )
 _UNIT_AFTER = re.compile(rf"(?i)\s*(?:(?:de|d'|of)\s*)?(?:{_PHYSICAL_UNITS})(?!\w)")
 _UNIT_WORD = re.compile(rf"\b(?:{_MEASURE_UNITS})(?!\w)|%|\bpercent|\bpour ?cent")

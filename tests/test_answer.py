@@ -554,6 +554,11 @@ def test_a_span_read_with_a_referent_is_put_back_in_the_sentence(
             "Combien de villes européennes utilisent ce système ?",
             "200 villes",
         ),
+        (  # "un an" is a time, no count of posts
+            "Ce plan, présenté il y a un an, prévoit la suppression de plus de 250 postes.",
+            "Combien de postes le plan prévoit-il de supprimer ?",
+            "plus de 250 postes",
+        ),
         (  # the thing counted a few words on
             "Et 15 autres départements du nord sont placés en vigilance orange.",
             "Combien de départements sont en vigilance orange ?",
@@ -1594,6 +1599,7 @@ def test_another_article_s_figure_is_shown_only_when_about_as_sure(
         ("How many Lotus Evija will be built?", "130 exemplaires", True),
         ("How many Aston Martin Rapide E were to be built?", "100 % électrique", False),
         ("Combien de voitures ont été vendues ?", "30 000 euros", False),
+        ("Combien de postes seront supprimés ?", "un an par la PDG", False),
         ("How many cars were sold?", "$30,000", False),
         ("How many square miles is the park?", "300 square miles", True),
         ("How big is Fillon's new headquarters?", "1.500 mètres carr", True),  # cut at UNIT_REACH
