@@ -1627,7 +1627,6 @@ def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, g
     [
         ("How old is Scarlett Johansson's daughter?", "deux ans après son", False),
         ("How old is Scarlett Johansson's daughter?", "3 ans et en appelle", True),
-        ("Quel âge a l'aigle royal ?", "un an et demi", True),
         ("How old was the driver?", "five years later", False),
         ("How old was the driver?", "10 ans de prison", False),
         ("How old is the eagle?", "10 heures, par un", False),  # a time of day
@@ -1635,7 +1634,9 @@ def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, g
         ("When did she ask for a divorce?", "deux ans après son", True),  # no age asked
     ],
 )
-def test_years_before_or_after_something_are_no_age(question: str, shown: str, gives: bool) -> None:
+def test_years_before_or_after_something_or_a_time_of_day_are_no_age(
+    question: str, shown: str, gives: bool
+) -> None:
     assert gives_age(question, shown) is gives
 
 
