@@ -604,7 +604,7 @@ _CHANGE = re.compile(
 def _value(figure: str) -> float:
     """A figure's number as written, thousands' separators dropped ("2.500" -> 2500, "68,8"
     -> 68.8); infinity when it has no digits ("deux"): no range can be told from it."""
-    digits = re.sub(r"[^\d,]", "", figure.split()[0] if figure.split() else "")
+    digits = re.sub(r"[^\d,]", "", figure.split()[0])
     return float(digits.replace(",", ".", 1).replace(",", "")) if digits else math.inf
 
 
@@ -720,7 +720,6 @@ _ENGLISH = {
     "en": "in", "dans": "in", "a": "to", "hier": "yesterday", "demain": "tomorrow",
     "presque": "almost", "quasiment": "almost", "pratiquement": "practically",
     "quelque": "some", "autour": "around", "matin": "morning", "soir": "evening",
-    "apres-midi": "afternoon",
 }  # fmt: skip
 #: Unit symbols, the same in both languages: kept as written.
 _SYMBOLS = word_set("m km kg t cm mm ha kw kwh mw mwh gw gwh twh mph")
@@ -763,6 +762,7 @@ _ENGLISH_PAIRS = {
     ("pas", "plus"): "no more than", ("un", "peu"): "a little", ("a", "peine"): "barely",
     ("a", "partir"): "from", ("jusqu", "a"): "up to", ("jusqu", "au"): "until",
     ("jusqu", "en"): "until", ("et", "demi"): "and a half", ("et", "demie"): "and a half",
+    ("apres", "midi"): "afternoon",  # "après-midi": the hyphen is no token
     # "supérieure au million": more than 1 million; "inférieur à 500": less than 500
     **{
         (f"{side}{ending}", to): f"{than}{' 1' if to == 'au' else ''}"

@@ -35,7 +35,9 @@ CHUNKING_FINGERPRINT = f"sent-v1-{TARGET_CHARS}-{MAX_CHARS}+title-v1"
 #: chunk_sentences and how their vectors are made (the `sentence_vectors` setting); v3
 #: splits sentences glued by scraping; v4 keeps "ID.R développé" and "c'est à... Evreux!" whole
 #: and splits "la Honda e.Comme" and "une Model Y. L'entreprise"; v5 splits "brûlé.4.000
-#: pompiers"; v6 after a video's credit ("trop ?par BFMTVLa préfecture"). A new version of
+#: pompiers"; v6 after a video's credit ("trop ?par BFMTVLa préfecture"); v7 before a
+#: subheading glued without a mark ("Autopsie attendueLa direction"); v8 after a price ("44 670
+#: €.Cette"); v9 before a heading in capitals ("d'ITT.PLUS DE 40 KILOS"). A new version of
 #: the rules re-splits an index in place (`rag.indexer._resplit`) where sentences are
 #: embedded alone, and rebuilds it where they are pooled.
 SENTENCES_FINGERPRINTS = {"alone": "+sentences-v9", "pooled": "+sentences-v9-pooled", "off": ""}

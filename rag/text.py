@@ -134,15 +134,15 @@ def split_sentences(text: str, *, glued: bool = True) -> list[tuple[int, int]]:
     initials, dotted acronyms and list numbers; with no space after (scraped text), only
     before a capitalised word that follows a real word ("Pyrénées.Alors").
 
-    `glued`: also split where scraping glued sentences after a number or a closing quote,
-    or before a quote or a subheading's dash that opens the next (`"racistes".Dans`,
-    "Europe 1.Plusieurs", `penser ?""La`, "en main.- Les gens -", "brûlé.4.000 pompiers",
-    "d'ITT.PLUS DE 40 KILOS PERDUS"),
-    and after a video's caption and its credit ("en fait-on trop ?par BFMTVLa préfecture")
-    or a subheading glued without any mark ("Autopsie attendueLa direction"), or after a
-    price ("44 670 €.Cette"), and keep dotted initials whole ("H.P.Lovecraft"). What is read
-    and quoted is split so; chunking is not (`rag.chunking.chunk_text`: moving its
-    boundaries cost retrieval, docs/benchmarks.md).
+    `glued`: also split where scraping glued sentences after a number, a price or a closing
+    quote, or before a quote, a figure, a subheading's dash or a subheading in capitals that
+    opens the next (`"racistes".Dans`, "Europe 1.Plusieurs", "44 670 €.Cette", `penser
+    ?""La`, "brûlé.4.000 pompiers", "en main.- Les gens -", "d'ITT.PLUS DE 40 KILOS"); after
+    a video's caption and its credit ("en fait-on trop ?par BFMTVLa préfecture"); before a
+    sentence a subheading is glued to without any mark ("Autopsie attendueLa direction");
+    and keep dotted initials whole ("H.P.Lovecraft"). What is read and quoted is split so;
+    chunking is not (`rag.chunking.chunk_text`: moving its boundaries cost retrieval,
+    docs/benchmarks.md).
     """
     spans: list[tuple[int, int]] = []
     line_start = 0

@@ -1145,6 +1145,7 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("le mois dernier", Kind.DATE, "last month"),
         ("en novembre dernier", Kind.DATE, "last November"),
         ("lundi matin 17 septembre 2018", Kind.DATE, "Monday morning 17 September 2018"),
+        ("mardi après-midi", Kind.DATE, "Tuesday afternoon"),
         ("un an et demi", Kind.DURATION, "one year and a half"),
         ("une soixantaine", Kind.NUMBER, "about sixty"),  # counts given roughly
         ("plusieurs centaines", Kind.NUMBER, "several hundred"),
