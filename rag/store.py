@@ -15,14 +15,19 @@ that lies.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+import os
+import platform
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import chromadb
 from chromadb.api import ClientAPI
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
@@ -67,9 +72,19 @@ class Store:
     vectors: Vectors
     manifest: Manifest
 
-    def __init__(self, client: ClientAPI, name: str = "articles") -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        name: str = "articles",
+        *,
+        reconnect: Callable[[], ClientAPI] | None = None,
+    ) -> None:
+        """`reconnect`: makes the client anew, for a local index (see `info`)."""
         self.client = client
         self.name = name
+        self._reconnect = reconnect
+        self._lock = threading.Lock()
+        self._generation: int | None = None  # the last one `info` saw
         self._open()
 
     def _open(self) -> None:
@@ -86,14 +101,27 @@ class Store:
     @property
     def info(self) -> dict[str, Any]:
         """Fresh collection metadata: fingerprint, generation, synced_at, chunks. When another
-        process has rebuilt the index (`reset` makes new collections), the handles are
-        re-opened, so an open page keeps answering instead of failing on collections that are
-        gone."""
-        current = open_collection(self.client, self.name, cosine=True)
-        if current.id != self.vectors.chunks.id:
-            log.info("The index was rebuilt by another process: re-opening its collections")
-            self._open()
-        return dict(current.metadata or {})
+        process has synced a local index (`rag index` while the page is open), the client is
+        made anew: Chroma's local client keeps the vectors it loaded and lacks those the other
+        process wrote, whose chunks BM25 (rebuilt from the new generation) then finds, and
+        reading their vectors failed ("Error finding id"). When another process has rebuilt
+        the index on a server (`reset` makes new collections), the handles are re-opened. So an
+        open page keeps answering, from the articles just added."""
+        with self._lock:
+            current = open_collection(self.client, self.name, cosine=True)
+            state = dict(current.metadata or {})
+            generation = int(state.get("generation", 0))
+            moved = self._generation is not None and generation != self._generation
+            if moved and self._reconnect and state.get("writer") != _writer():
+                log.info("Another process synced the index: reading it from disk again")
+                SharedSystemClient.clear_system_cache()  # the next client loads the index anew
+                self.client = self._reconnect()
+                self._open()
+            elif current.id != self.vectors.chunks.id:
+                log.info("The index was rebuilt by another process: re-opening its collections")
+                self._open()
+            self._generation = generation
+            return state
 
     @property
     def fingerprint(self) -> str | None:
@@ -122,7 +150,7 @@ class Store:
         )
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.vectors.chunks.modify(metadata=state)
+        self.vectors.chunks.modify(metadata={**state, "writer": _writer()})
 
     def count(self) -> int:
         """How many chunks the index holds."""
@@ -197,9 +225,15 @@ def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
     if must_exist and local and not settings.index_dir.is_dir():
         raise missing
     client = make_client(settings)
+    reconnect = None if settings.chroma_url else functools.partial(make_client, settings)
     if must_exist:
         try:
             client.get_collection(settings.collection)
         except (NotFoundError, ValueError):  # ValueError: older Chroma versions
             raise missing from None
-    return Store(client, settings.collection)
+    return Store(client, settings.collection, reconnect=reconnect)
+
+
+def _writer() -> str:
+    """Who writes the index state: this process (so `info` knows a sync of its own)."""
+    return f"{platform.node()}:{os.getpid()}"

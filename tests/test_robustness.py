@@ -243,6 +243,33 @@ def test_an_open_engine_keeps_answering_after_another_process_rebuilds(
     assert engine.ask("De quoi parle la phrase 4 de la note 3 ?").citations
 
 
+@pytest.mark.slow
+def test_an_open_engine_answers_from_what_another_process_adds(
+    tmp_path: Path, minilm: Embedder
+) -> None:
+    """The page stays open while `rag index` adds articles from a terminal: Chroma's local
+    client holds the vectors it loaded, so the new chunks, found by the refreshed BM25, were
+    missing from its vector side ("Error finding id", a traceback on the page) until the page
+    was restarted."""
+    articles = tmp_path / "articles"
+    _many_articles(articles, 5)
+    index = tmp_path / "ix"
+    engine = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
+    engine.sync()
+    assert engine.search("la note 3", k=1)
+    (articles / "port.txt").write_text(
+        "Le port de Brest\nLe port de Brest accueille 3 000 bateaux de plaisance chaque été.",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    added = subprocess.run(_cli(articles, index), cwd=ROOT, env=env, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    hits = engine.search("Combien de bateaux accueille le port de Brest ?", k=3)
+    assert hits[0].article_id == "port.txt"
+    assert hits[0].sentences, "its sentence vectors are read too"
+    assert engine.ask("Combien de bateaux accueille le port de Brest ?").citations
+
+
 def test_queries_during_a_sync_keep_answering(synced: Engine) -> None:
     errors: list[BaseException] = []
     answers: list[int] = []
