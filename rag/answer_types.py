@@ -328,19 +328,26 @@ def counted(question: str) -> str | None:
 
 _AGE_ASKED = re.compile(r"\b(how old|ages?|agee?s?)\b")
 #: Years that are no one's age: "deux ans après son mariage", "five years later", "10 ans de
-#: prison"; nor is a time of day, "vers 10 heures" (`text` starts at the figure).
+#: prison", "cinq semaines après sa disparition"; nor is a time of day, "vers 10 heures"
+#: (`text` starts at the figure).
 _NOT_AN_AGE = re.compile(
-    r"^\S+(?:\s\S+)?\s+(?:ans?|annees?|years?|mois|months?)\s+(?:apres|plus tard|auparavant"
+    r"^\S+(?:\s\S+)?\s+(?:ans?|annees?|years?|mois|months?|semaines?|weeks?|jours?|days?)"
+    r"\s+(?:apres|plus tard|auparavant"
     r"|plus tot|de prison|de reclusion|en prison|ago|later|after|earlier|before|in prison)\b"
     r"|^[\d\s.,]*\d\s*(?:h|heures?|hours?|minutes?|secondes?|seconds?)\b"
 )
+#: Nor is how long something lasted: "morte depuis près de deux mois", "for three years"
+#: (`before`: what precedes the figure).
+_LASTING = re.compile(r"\b(?:depuis|pendant|durant|since|for|during)\s+(?:\S+\s+(?:de\s+)?)?$")
 
 
-def gives_age(question: str, text: str) -> bool:
-    """Whether `text`, a figure and what follows it, may be the age a question asks for ("how
-    old", "quel âge"): "3 ans" may, "deux ans après son mariage" may not. True when it asks
-    for none."""
-    return not (_asks_age(question) and _NOT_AN_AGE.match(fold(text)))
+def gives_age(question: str, text: str, before: str = "") -> bool:
+    """Whether `text`, a figure and what follows it (`before`: what precedes it), may be the
+    age a question asks for ("how old", "quel âge"): "3 ans" may, "deux ans après son
+    mariage" and "depuis deux mois" may not. True when it asks for none."""
+    return not (
+        _asks_age(question) and (_NOT_AN_AGE.match(fold(text)) or _LASTING.search(fold(before)))
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -415,12 +422,16 @@ _SEASON = r"(?i:printemps|[ée]t[ée]|automne|hiver|spring|summer|autumn|fall|wi
 _WEEKDAYS_FR = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 _WEEKDAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _WEEKDAY = rf"(?:(?i:{'|'.join(_WEEKDAYS_FR)})|{'|'.join(_WEEKDAYS_EN)})"
+_PART_OF_DAY = r"(?i:soir|matin|apr[èe]s-midi|morning|afternoon|evening|night)"
+#: The weekday a date may open with, "lundi 29 juillet", "jeudi soir 12 mars", "Monday, June 5":
+#: one date, not a weekday and a date (two, which leaves a "when" question without its one).
+_ON_WEEKDAY = rf"(?:{_WEEKDAY},?\s+(?:{_PART_OF_DAY}\s+)?)?"
 _SHIFT_WORDS = r"(?i:avant-hier|hier|apr[èe]s-demain|demain|yesterday|tomorrow)"
 _DATE = re.compile(
     "|".join(
         [
-            rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?",  # 5 June 2024, le 1er mars
-            rf"\b{_MONTH}\s+{_DAY}\b(?:,?\s+{_YEAR})?",  # June 5, 2024
+            rf"\b{_ON_WEEKDAY}{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?",  # 5 June 2024, 1er mai
+            rf"\b{_ON_WEEKDAY}{_MONTH}\s+{_DAY}\b(?:,?\s+{_YEAR})?",  # June 5, 2024
             rf"\b{_ORDINAL}\s+(?i:trimestre|semestre|quarter|half)(?:\s+(?:de\s+|of\s+)?{_YEAR})?",
             # Q1 2025, "in H2", "au T1" (trimestre); not a model alone ("l'Audi Q3")
             rf"\b[QHTS][1-4]\s+{_YEAR}",
@@ -868,6 +879,8 @@ def in_english(short: str, kind: Kind | None) -> str | None:
             out.append("by")
         elif token.lower() == "dès":  # folded, the article "des"
             out.append("from")
+        elif word == "depuis" and not _DATE.search(written):
+            out.append("for")  # "depuis près de deux mois": for nearly two months
         elif (
             word in _LAST_NEXT
             and out
@@ -1181,7 +1194,6 @@ _SHIFTS = {
     "apres-demain": (2, True), "yesterday": (-1, False), "tomorrow": (1, False),
 }  # fmt: skip
 #: A weekday or a day counted from the article's, not followed by its date ("mardi 18 juin").
-_PART_OF_DAY = r"(?i:soir|matin|apr[èe]s-midi|morning|afternoon|evening|night)"
 _RELATIVE_DAY = re.compile(
     rf"(?<![\w-])(?:(?P<det>(?i:ce|this|last|next))\s+)?(?:(?P<weekday>{_WEEKDAY})|(?P<shift>"
     rf"{_SHIFT_WORDS}))(?:\s+{_PART_OF_DAY})?"

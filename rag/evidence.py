@@ -472,7 +472,8 @@ def _asked_figure(
     reader is unsure ("novembre 2011" for "Quand le Galicien est-il suspendu ?"); for a measure
     asked, its one figure with a unit of that measure ("325 km/h" for a top speed; not the
     "100 km/h" of "0 à 100 km/h"). None when there is no such figure or several
-    ("plus de 100 000 véhicules" and "367 820 voitures": which one did Tesla deliver?). One
+    ("plus de 100 000 véhicules" and "367 820 voitures": which one did Tesla deliver?); for
+    "how long", a duration before a date ("le 13 septembre, à quatre ans de prison"). One
     written twice ("600 porcs meurent ... environ 600 porcs sont morts") is one: the
     occurrence nearest the reader's span `near` (when it has one) is taken."""
     if question.kind in (None, Kind.NAME):
@@ -493,6 +494,9 @@ def _asked_figure(
     if len(found) > 1 and _PRODUCED.search(fold(question.search)):
         # "produite en 130 exemplaires, facturés 1.7 million de livres": the production run
         found = [sp for sp in found if _RUN.match(cand.text, sp.end)]
+    if question.kind is Kind.DURATION and any(sp.kind is Kind.DURATION for sp in found):
+        # "condamné, le 13 septembre, à quatre ans de prison": how long is the duration
+        found = [sp for sp in found if sp.kind is Kind.DURATION]
     if len({sp.text for sp in found}) != 1:
         return None
     at = near[0] if near else 0
@@ -583,7 +587,11 @@ def _answers(question: Question, cand: Candidate, span: Span) -> bool:
         kind is not None
         and span.kind in ACCEPTS[kind]
         and gives_measure(question.search, kind, cand.text[span.start : span.end + UNIT_REACH])
-        and gives_age(question.search, cand.text[span.start : span.end + UNIT_REACH])
+        and gives_age(
+            question.search,
+            cand.text[span.start : span.end + UNIT_REACH],
+            cand.text[: span.start],
+        )
         and gives_amount(question.search, kind, cand.text)
         and not (
             kind is Kind.DATE

@@ -575,6 +575,16 @@ def test_a_span_read_with_a_referent_is_put_back_in_the_sentence(
             "Quand le Galicien est-il suspendu ?",
             "novembre 2011",
         ),
+        (  # the weekday is the date's, not a second date
+            "Cinq semaines après sa disparition, son corps a été retrouvé lundi 29 juillet.",
+            "When was his body found?",
+            "lundi 29 juillet",
+        ),
+        (  # "how long": the duration, not the date it was given
+            "Il a été condamné, le 13 septembre, à quatre ans de prison avec mandat de dépôt.",
+            "How long was he sentenced to?",
+            "quatre ans",
+        ),
         (
             "L'Ukraine compte environ 40 millions d'habitants.",
             "How many inhabitants does Ukraine have?",
@@ -1169,6 +1179,8 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("jusqu'en juin", Kind.DATE, "until June"),
         ("à partir d'avril", Kind.DATE, "from April"),
         ("dès 2025", Kind.DATE, "from 2025"),
+        ("depuis 2015", Kind.DATE, "since 2015"),
+        ("depuis près de deux mois", Kind.DURATION, "for nearly two months"),  # how long
         # Nothing to write differently, or a word it does not know: shown as quoted.
         ("2025", Kind.DATE, None),
         ("19%", Kind.NUMBER, None),
@@ -1631,6 +1643,7 @@ def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, g
         ("How old was the driver?", "five years later", False),
         ("How old was the driver?", "10 ans de prison", False),
         ("How old is the eagle?", "10 heures, par un", False),  # a time of day
+        ("How old was Steve Maia Caniço?", "Cinq semaines après sa", False),
         ("Quel âge a l'aigle royal ?", "un an et demi conn", True),
         ("When did she ask for a divorce?", "deux ans après son", True),  # no age asked
     ],
@@ -1639,6 +1652,19 @@ def test_years_before_or_after_something_or_a_time_of_day_are_no_age(
     question: str, shown: str, gives: bool
 ) -> None:
     assert gives_age(question, shown) is gives
+
+
+@pytest.mark.parametrize(
+    ("before", "gives"),
+    [
+        ("Elle était morte depuis près de ", False),  # how long she had been dead
+        ("Il a dirigé le club pendant ", False),
+        ("He had lived there for ", False),
+        ("Cette femme de ", True),
+    ],
+)
+def test_how_long_something_lasted_is_no_age(before: str, gives: bool) -> None:
+    assert gives_age("Quel âge avait la logeuse ?", "deux mois lorsque", before) is gives
 
 
 def test_numbers_written_as_words_are_spans() -> None:
@@ -1659,6 +1685,12 @@ def test_numbers_written_as_words_are_spans() -> None:
         "un an",
     ]
     assert [s.text for s in find_spans("Born in 2019 an eagle flew.")] == ["2019"]
+    # A date with its weekday is one date.
+    assert [s.text for s in find_spans("Retrouvé lundi 29 juillet, jeudi soir 12 mars.")] == [
+        "lundi 29 juillet",
+        "jeudi soir 12 mars",
+    ]
+    assert [s.text for s in find_spans("Seen on Monday, June 5, 2024.")] == ["Monday, June 5, 2024"]
     assert find_spans("Un homme a acheté une voiture, one of many.") == []  # articles
 
 
