@@ -465,6 +465,18 @@ _HAPPENED = re.compile(
 )
 
 
+# "News" naming a thing, not asking for news: "the 13h news", "a news channel".
+_NEWS_NAMED = re.compile(
+    r"(?i)\b(?:\d{1,2} ?h(?:\d\d)?|evening|morning|nightly|tv|television)\s+news\b"
+    r"|\bnews\s+(?:channel|anchor|programme|program|show|agency|site|website|outlet|bulletin"
+    r"|conference|presenter|network|media|paper|reader)s?\b"
+)
+# A question for a fact does not ask for news, whatever it names ("Who presents the news?").
+_FACT = re.compile(
+    r"(?i)^\W*(?:who|whom|whose|when|where|why|how|qui|quand|où|pourquoi|combien|comment)\b"
+)
+
+
 def asks_for_recent(question: str) -> bool:
     """Asks for the newest: "latest", "récemment", or news ("what's new at Tesla?")."""
     return bool(_RECENT.search(question)) or asks_for_news(question)
@@ -473,13 +485,17 @@ def asks_for_recent(question: str) -> bool:
 def asks_for_news(question: str) -> bool:
     """Asks about what was published ("news about Tesla", "what happened since March?"),
     answered by the articles' own leads, rather than about a fact."""
-    return bool(_NEWS.search(question) or _HAPPENED.search(question))
+    named = _NEWS_NAMED.sub(" ", question)
+    return bool((_NEWS.search(named) and not _FACT.match(question)) or _HAPPENED.search(question))
 
 
 def without_recency(question: str) -> str:
-    """The question without its "latest"/"news" words (what to search for), or the question
-    itself if nothing else is left."""
-    rest = " ".join(_NEWS.sub(" ", _RECENT.sub(" ", question)).split())
+    """The question without its "latest" words, and "news" when it asks for news (what to
+    search for), or the question itself if nothing else is left."""
+    rest = _RECENT.sub(" ", question)
+    if asks_for_news(question):
+        rest = _NEWS.sub(" ", rest)
+    rest = " ".join(rest.split())
     return rest if len(rest.split()) > 1 or re.search(r"\w{3}", rest) else question
 
 

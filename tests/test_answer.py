@@ -956,6 +956,25 @@ def test_expected_kind(question: str, kind: Kind | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "news"),
+    [
+        ("What is the latest news about Didier Raoult?", True),
+        ("Quelles sont les nouvelles de Didier Raoult ?", True),
+        ("Any news on Renault?", True),
+        # "News" naming a thing, or in a question for a fact: no request for news, and the
+        # word is searched ("the 13h news" was answered "As of 2020-04-24: Jacques Legros").
+        ("Who presents the 13h news during the week?", False),
+        ("Which news channel interviewed Didier Raoult?", False),
+        ("How many news articles mention Tesla?", False),
+    ],
+)
+def test_news_asked_for_is_not_news_named(question: str, news: bool) -> None:
+    q = analyse(question)
+    assert q.news is news and q.recent is news
+    assert ("news" in q.search) is (not news and "news" in question)
+
+
+@pytest.mark.parametrize(
     ("question", "since", "until", "searched"),
     [
         ("Quoi de neuf chez Tesla depuis mars ?", "2026-03-01", None, "chez Tesla ?"),
