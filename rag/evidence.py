@@ -308,7 +308,7 @@ def candidates(question: Question, hits: Sequence[Hit], qvec: np.ndarray) -> lis
     out = []
     for (rank, hit, s, e, cos), held, referent in zip(rows, words, referents, strict=True):
         text = hit.text[s:e]
-        spans = tuple(sp for sp in find_spans(text) if not _in_question(sp, question))
+        spans = tuple(sp for sp in find_spans(text) if not _in_question(sp, question, text))
         score = cos + LEXICAL_WEIGHT * _coverage(question.weights, idf, held)
         at = (hit.start + s, hit.start + e)
         out.append(Candidate(hit, rank, *at, text, spans, score, referent=referent))
@@ -758,13 +758,27 @@ def _coverage(weights: dict[str, float], idf: dict[str, float], words: set[str])
     return sum(w * idf.get(t, 1.0) for t, w in weights.items() if has_term(t, words)) / total
 
 
-def _in_question(span: Span, question: Question) -> bool:
-    """A span made of the question's words restates it and cannot answer it; so does a name
-    made of them and a role ("PDG de Xiaomi" for "Qui dirige Xiaomi ?"), not one with words
-    of its own ("Automotive News Europe" for "Which publication reported that Xiaomi is ready
-    to absorb losses in Europe?")."""
+def _in_question(span: Span, question: Question, text: str) -> bool:
+    """A span of `text` made of the question's words restates it and cannot answer it; so
+    does a name made of them and a role ("PDG de Xiaomi" for "Qui dirige Xiaomi ?"), not one
+    with words of its own ("Automotive News Europe" for "Which publication reported that
+    Xiaomi is ready to absorb losses in Europe?"), nor a number the question holds only in a
+    name, written on its own ("produite en 63 exemplaires" for "How many Aventador SVJ 63
+    will be produced?")."""
     words = terms(span.text)
     roles = _ROLES if span.kind is Kind.NAME else frozenset()
-    return bool(words) and all(
-        w in question.weights or w in question.entities or w in roles for w in words
+    return (
+        bool(words)
+        and all(w in question.weights or w in question.entities or w in roles for w in words)
+        and not _own_number(span, question, text)
     )
+
+
+def _own_number(span: Span, question: Question, text: str) -> bool:
+    """Whether number `span` is, in `text`, not the number of the name the question writes it
+    in ("SVJ 63": the question's word before it is capitalised, and `text` has another)."""
+    if span.kind is not Kind.NUMBER:
+        return False
+    named = re.search(rf"(\S+)\s+{re.escape(span.text)}(?![\w,.])", question.search)
+    before = text[: span.start].split()[-1:]
+    return named is not None and named[1][:1].isupper() and before != [named[1]]

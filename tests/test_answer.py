@@ -428,6 +428,25 @@ POLESTAR_2 = (
 )
 
 
+def test_a_number_the_question_holds_in_a_name_may_answer_when_written_on_its_own(
+    news: Engine,
+) -> None:
+    """ "SVJ 63" names the car; "produite en 63 exemplaires" says how many (the sentence was
+    ruled out: its one count was taken for the question's words, and "huit finitions" was
+    shown)."""
+    sentence = (
+        "A l'image de l'Aventador SVJ 63 Coupé, cette déclinaison Roadster sera produite en "
+        "63 exemplaires seulement."
+    )
+    hit = Hit("s#0", "s.md", "S", 0, len(sentence), sentence, 0.9, 0.8)
+    q = analyse("How many Aventador SVJ 63 Roadsters will be produced?")
+    [cand] = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
+    numbers = [sp.start for sp in cand.spans if sp.text == "63"]
+    assert numbers == [sentence.index("63 exemplaires")]
+    [read] = evidence.read_sentences(q, [cand], news.reader, lambda _: None)
+    assert read.short and sentence[slice(*read.short)].startswith("63")
+
+
 @pytest.mark.parametrize(
     ("question", "gate"),
     [
