@@ -223,21 +223,32 @@ def test_second_sync_waits_for_the_first_and_both_finish(tmp_path: Path, minilm:
     assert state(engine) == state(clean_build(articles, tmp_path / "clean", minilm))
 
 
-@pytest.mark.slow
-def test_an_open_engine_keeps_answering_after_another_process_rebuilds(
-    tmp_path: Path, minilm: Embedder
-) -> None:
+def _open_engine_then_index_elsewhere(
+    tmp_path: Path, minilm: Embedder, *flags: str, add: dict[str, str] | None = None
+) -> Engine:
+    """An engine over 5 notes that has searched its index (so it holds it open), after
+    `rag index FLAGS` ran in another process over the notes plus the articles `add`."""
     articles = tmp_path / "articles"
     _many_articles(articles, 5)
     index = tmp_path / "ix"
     engine = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
     engine.sync()
     assert engine.search("la note 3", k=1)
+    for name, text in (add or {}).items():
+        (articles / name).write_text(text, encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    rebuilt = subprocess.run(
-        [*_cli(articles, index), "--rebuild"], cwd=ROOT, env=env, capture_output=True, text=True
+    done = subprocess.run(
+        [*_cli(articles, index), *flags], cwd=ROOT, env=env, capture_output=True, text=True
     )
-    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert done.returncode == 0, done.stderr
+    return engine
+
+
+@pytest.mark.slow
+def test_an_open_engine_keeps_answering_after_another_process_rebuilds(
+    tmp_path: Path, minilm: Embedder
+) -> None:
+    engine = _open_engine_then_index_elsewhere(tmp_path, minilm, "--rebuild")
     hits = engine.search("la note 3", k=1)  # the collections it opened are gone
     assert hits and hits[0].article_id == "note-003.txt"
     assert engine.ask("De quoi parle la phrase 4 de la note 3 ?").citations
@@ -251,19 +262,8 @@ def test_an_open_engine_answers_from_what_another_process_adds(
     client holds the vectors it loaded, so the new chunks, found by the refreshed BM25, were
     missing from its vector side ("Error finding id", a traceback on the page) until the page
     was restarted."""
-    articles = tmp_path / "articles"
-    _many_articles(articles, 5)
-    index = tmp_path / "ix"
-    engine = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
-    engine.sync()
-    assert engine.search("la note 3", k=1)
-    (articles / "port.txt").write_text(
-        "Le port de Brest\nLe port de Brest accueille 3 000 bateaux de plaisance chaque été.",
-        encoding="utf-8",
-    )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    added = subprocess.run(_cli(articles, index), cwd=ROOT, env=env, capture_output=True, text=True)
-    assert added.returncode == 0, added.stderr
+    port = "Le port de Brest\nLe port de Brest accueille 3 000 bateaux de plaisance chaque été."
+    engine = _open_engine_then_index_elsewhere(tmp_path, minilm, add={"port.txt": port})
     hits = engine.search("Combien de bateaux accueille le port de Brest ?", k=3)
     assert hits[0].article_id == "port.txt"
     assert hits[0].sentences, "its sentence vectors are read too"
