@@ -77,9 +77,9 @@ class Store:
         client: ClientAPI,
         name: str = "articles",
         *,
-        reconnect: Callable[[], ClientAPI] | None = None,
+        reconnect: Callable[[int], ClientAPI] | None = None,
     ) -> None:
-        """`reconnect`: makes the client anew, for a local index (see `info`)."""
+        """`reconnect(generation)`: a client that reads a local index anew (see `info`)."""
         self.client = client
         self.name = name
         self._reconnect = reconnect
@@ -114,8 +114,7 @@ class Store:
             moved = self._generation is not None and generation != self._generation
             if moved and self._reconnect and state.get("writer") != _writer():
                 log.info("Another process synced the index: reading it from disk again")
-                SharedSystemClient.clear_system_cache()  # the next client loads the index anew
-                self.client = self._reconnect()
+                self.client = self._reconnect(generation)
                 self._open()
             elif current.id != self.vectors.chunks.id:
                 log.info("The index was rebuilt by another process: re-opening its collections")
@@ -225,13 +224,31 @@ def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
     if must_exist and local and not settings.index_dir.is_dir():
         raise missing
     client = make_client(settings)
-    reconnect = None if settings.chroma_url else functools.partial(make_client, settings)
+    reconnect = None if settings.chroma_url else functools.partial(_reloaded_client, settings)
     if must_exist:
         try:
             client.get_collection(settings.collection)
         except (NotFoundError, ValueError):  # ValueError: older Chroma versions
             raise missing from None
     return Store(client, settings.collection, reconnect=reconnect)
+
+
+#: Index dir -> the generation at which this process last loaded it anew (`_reloaded_client`).
+_RELOADED: dict[str, int] = {}
+_RELOADING = threading.Lock()
+
+
+def _reloaded_client(settings: Settings, generation: int) -> ClientAPI:
+    """A client of the local index as another process's sync left it at `generation`. Chroma
+    shares one state per index dir among a process's clients, and that state keeps the
+    vectors it loaded: the first store to see the sync drops it (that dir's only), and every
+    store of the process then shares the one loaded anew."""
+    key = str(settings.index_dir)  # Chroma's key for it: PersistentClient's path, as given
+    with _RELOADING:
+        if _RELOADED.get(key) != generation:
+            SharedSystemClient._identifier_to_system.pop(key, None)
+            _RELOADED[key] = generation
+        return make_client(settings)
 
 
 def _writer() -> str:

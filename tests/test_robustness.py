@@ -223,17 +223,25 @@ def test_second_sync_waits_for_the_first_and_both_finish(tmp_path: Path, minilm:
     assert state(engine) == state(clean_build(articles, tmp_path / "clean", minilm))
 
 
-def _open_engine_then_index_elsewhere(
-    tmp_path: Path, minilm: Embedder, *flags: str, add: dict[str, str] | None = None
-) -> Engine:
-    """An engine over 5 notes that has searched its index (so it holds it open), after
-    `rag index FLAGS` ran in another process over the notes plus the articles `add`."""
+def _open_engines_then_index_elsewhere(
+    tmp_path: Path,
+    minilm: Embedder,
+    *flags: str,
+    add: dict[str, str] | None = None,
+    engines: int = 1,
+) -> list[Engine]:
+    """`engines` engines over 5 notes that have searched their index (so they hold it open),
+    after `rag index FLAGS` ran in another process over the notes plus the articles `add`."""
     articles = tmp_path / "articles"
     _many_articles(articles, 5)
     index = tmp_path / "ix"
-    engine = make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
-    engine.sync()
-    assert engine.search("la note 3", k=1)
+    opened = [
+        make_engine(Settings(articles_dir=articles, index_dir=index), minilm)
+        for _ in range(engines)
+    ]
+    opened[0].sync()
+    for engine in opened:
+        assert engine.search("la note 3", k=1)
     for name, text in (add or {}).items():
         (articles / name).write_text(text, encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -241,14 +249,14 @@ def _open_engine_then_index_elsewhere(
         [*_cli(articles, index), *flags], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    return engine
+    return opened
 
 
 @pytest.mark.slow
 def test_an_open_engine_keeps_answering_after_another_process_rebuilds(
     tmp_path: Path, minilm: Embedder
 ) -> None:
-    engine = _open_engine_then_index_elsewhere(tmp_path, minilm, "--rebuild")
+    [engine] = _open_engines_then_index_elsewhere(tmp_path, minilm, "--rebuild")
     hits = engine.search("la note 3", k=1)  # the collections it opened are gone
     assert hits and hits[0].article_id == "note-003.txt"
     assert engine.ask("De quoi parle la phrase 4 de la note 3 ?").citations
@@ -263,11 +271,21 @@ def test_an_open_engine_answers_from_what_another_process_adds(
     missing from its vector side ("Error finding id", a traceback on the page) until the page
     was restarted."""
     port = "Le port de Brest\nLe port de Brest accueille 3 000 bateaux de plaisance chaque été."
-    engine = _open_engine_then_index_elsewhere(tmp_path, minilm, add={"port.txt": port})
-    hits = engine.search("Combien de bateaux accueille le port de Brest ?", k=3)
-    assert hits[0].article_id == "port.txt"
-    assert hits[0].sentences, "its sentence vectors are read too"
+    engine, other = _open_engines_then_index_elsewhere(
+        tmp_path, minilm, add={"port.txt": port}, engines=2
+    )
+    for reader in (engine, other):
+        hits = reader.search("Combien de bateaux accueille le port de Brest ?", k=3)
+        assert hits[0].article_id == "port.txt"
+        assert hits[0].sentences, "its sentence vectors are read too"
     assert engine.ask("Combien de bateaux accueille le port de Brest ?").citations
+    # Both read the index anew into one Chroma state, so what one of them writes next, the
+    # other sees (two states of one index in a process would not see each other's writes).
+    articles = engine.settings.articles_dir
+    (articles / "gare.txt").write_text("La gare\nLa gare de Rennes ouvre un quai.", "utf-8")
+    engine.sync()
+    for reader in (engine, other):
+        assert reader.search("Quelle gare ouvre un quai ?", k=1)[0].article_id == "gare.txt"
 
 
 def test_queries_during_a_sync_keep_answering(synced: Engine) -> None:
