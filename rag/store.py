@@ -3,8 +3,9 @@ server, each behind a typed class of its own:
 - `<name>` and `<name>-sentences`: chunk and sentence vectors (`rag.vectors.Vectors`). The
   chunks collection's metadata also holds the index state: the `fingerprint` (model +
   chunking), a `generation` counter bumped by every sync, which lets readers (BM25, an open
-  page) notice that the index changed, `dirty` while a sync runs, and the chunk count the last
-  sync left;
+  page) notice that the index changed, `dirty` while a sync runs, the chunk count the last
+  sync left, and the process that wrote it (`writer`: another process's sync makes a local
+  index be read from disk again, `LocalState`);
 - `<name>-articles`: the manifest, one record per article with its text
   (`rag.manifest.Manifest`).
 `Store` opens them (in one place: `rag.collections`) and keeps the order of writes across
@@ -15,15 +16,14 @@ that lies.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import platform
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import chromadb
 from chromadb.api import ClientAPI
@@ -77,14 +77,14 @@ class Store:
         client: ClientAPI,
         name: str = "articles",
         *,
-        reconnect: Callable[[int], ClientAPI] | None = None,
+        local: LocalState | None = None,
     ) -> None:
-        """`reconnect(generation)`: a client that reads a local index anew (see `info`)."""
+        """`local`: this process's Chroma state of a local index (see `info`)."""
         self.client = client
         self.name = name
-        self._reconnect = reconnect
+        self._local = local
+        self._drops = local.drops if local else 0  # the state `client` is on
         self._lock = threading.Lock()
-        self._generation: int | None = None  # the last one `info` saw
         self._open()
 
     def _open(self) -> None:
@@ -100,27 +100,31 @@ class Store:
     # -- index state ------------------------------------------------------------------------
     @property
     def info(self) -> dict[str, Any]:
-        """Fresh collection metadata: fingerprint, generation, synced_at, chunks. When another
-        process has synced a local index (`rag index` while the page is open), the client is
-        made anew: Chroma's local client keeps the vectors it loaded and lacks those the other
-        process wrote, whose chunks BM25 (rebuilt from the new generation) then finds, and
-        reading their vectors failed ("Error finding id"). When another process has rebuilt
-        the index on a server (`reset` makes new collections), the handles are re-opened. So an
-        open page keeps answering, from the articles just added."""
+        """Fresh collection metadata: fingerprint, generation, synced_at, chunks, writer. When
+        another process has synced a local index (`rag index` while the page is open), the
+        client is made anew on a state read from disk again (`LocalState`): Chroma's keeps
+        the vectors it loaded and lacks those the other process wrote, whose chunks BM25
+        (rebuilt from the new generation) then finds, and reading their vectors failed ("Error
+        finding id"). When the index was rebuilt by another process on a server, or by
+        another store (`reset` makes new collections), the handles are re-opened. So an open
+        page keeps answering, from the articles just added."""
         with self._lock:
             current = open_collection(self.client, self.name, cosine=True)
             state = dict(current.metadata or {})
-            generation = int(state.get("generation", 0))
-            moved = self._generation is not None and generation != self._generation
-            if moved and self._reconnect and state.get("writer") != _writer():
-                log.info("Another process synced the index: reading it from disk again")
-                self.client = self._reconnect(generation)
-                self._open()
+            if self._local is not None and self._local.refresh(state) != self._drops:
+                self._follow()
             elif current.id != self.vectors.chunks.id:
-                log.info("The index was rebuilt by another process: re-opening its collections")
+                log.info("The index was rebuilt elsewhere: re-opening its collections")
                 self._open()
-            self._generation = generation
             return state
+
+    def _follow(self) -> None:
+        """Make the client anew on the process's current Chroma state of the local index."""
+        assert self._local is not None
+        log.info("Another process wrote the index: reading it from disk again")
+        self.client = self._local.client()
+        self._drops = self._local.drops
+        self._open()
 
     @property
     def fingerprint(self) -> str | None:
@@ -136,7 +140,14 @@ class Store:
         return bool(self.info.get("dirty"))
 
     def begin_sync(self, fingerprint: str) -> None:
-        self._set_state({**self.info, "fingerprint": fingerprint, "dirty": True})
+        """Mark the index dirty, the caller holding its write lock. A local index another
+        process wrote last (a sync killed half-way leaves its generation as it was) is read
+        from disk again first, so this sync writes on what that one left."""
+        state = self.info
+        if self._local is not None and self._local.refresh(state, writing=True) != self._drops:
+            with self._lock:
+                self._follow()
+        self._set_state({**state, "fingerprint": fingerprint, "dirty": True})
 
     def mark_synced(self, fingerprint: str) -> None:
         self._set_state(
@@ -224,31 +235,61 @@ def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
     if must_exist and local and not settings.index_dir.is_dir():
         raise missing
     client = make_client(settings)
-    reconnect = None if settings.chroma_url else functools.partial(_reloaded_client, settings)
+    state = LocalState.of(settings) if local else None
     if must_exist:
         try:
             client.get_collection(settings.collection)
         except (NotFoundError, ValueError):  # ValueError: older Chroma versions
             raise missing from None
-    return Store(client, settings.collection, reconnect=reconnect)
+    return Store(client, settings.collection, local=state)
 
 
-#: Index dir -> the generation at which this process last loaded it anew (`_reloaded_client`).
-_RELOADED: dict[str, int] = {}
-_RELOADING = threading.Lock()
+class LocalState:
+    """Chroma's state of one local index dir in this process. Chroma shares one state per dir
+    among a process's clients, and it keeps the vectors it loaded: another process's writes
+    are not seen. It is dropped when another process has written the index since (once, for
+    every store of the process: each then makes its client anew on the new one), and the
+    one dropped before is stopped."""
 
+    _all: ClassVar[dict[str, LocalState]] = {}
+    _all_lock: ClassVar[threading.Lock] = threading.Lock()
 
-def _reloaded_client(settings: Settings, generation: int) -> ClientAPI:
-    """A client of the local index as another process's sync left it at `generation`. Chroma
-    shares one state per index dir among a process's clients, and that state keeps the
-    vectors it loaded: the first store to see the sync drops it (that dir's only), and every
-    store of the process then shares the one loaded anew."""
-    key = str(settings.index_dir)  # Chroma's key for it: PersistentClient's path, as given
-    with _RELOADING:
-        if _RELOADED.get(key) != generation:
-            SharedSystemClient._identifier_to_system.pop(key, None)
-            _RELOADED[key] = generation
-        return make_client(settings)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.key = str(settings.index_dir)  # Chroma's key: PersistentClient's path, as given
+        self.drops = 0
+        self._generation: int | None = None  # of the index when the state was last looked at
+        self._fresh: tuple[Any, ...] | None = None  # the index state it was (re)loaded at
+        self._dropped: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, settings: Settings) -> LocalState:
+        with cls._all_lock:
+            return cls._all.setdefault(str(settings.index_dir), cls(settings))
+
+    def client(self) -> ClientAPI:
+        return make_client(self.settings)
+
+    def refresh(self, state: dict[str, Any], *, writing: bool = False) -> int:
+        """How many times the state was dropped, after dropping it if another process wrote
+        the index since it was loaded (its generation moved), or, `writing`, if another
+        process wrote it last. `state`: the index's state as just read."""
+        with self._lock:
+            generation = int(state.get("generation", 0))
+            other = state.get("writer", _writer()) != _writer()
+            stamp = (generation, state.get("writer"), state.get("dirty"))
+            if self._fresh is None and not (other and state.get("dirty")):
+                self._fresh = stamp  # first looked at as loaded, unless another is writing
+            moved = self._generation is not None and generation != self._generation
+            if other and (moved or (writing and stamp != self._fresh)):
+                if self._dropped is not None:
+                    self._dropped.stop()
+                self._dropped = SharedSystemClient._identifier_to_system.pop(self.key, None)
+                self.drops += 1
+                self._fresh = stamp
+            self._generation = generation
+            return self.drops
 
 
 def _writer() -> str:
