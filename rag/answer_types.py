@@ -336,9 +336,12 @@ _NOT_AN_AGE = re.compile(
     r"|plus tot|de prison|de reclusion|en prison|ago|later|after|earlier|before|in prison)\b"
     r"|^[\d\s.,]*\d\s*(?:h|heures?|hours?|minutes?|secondes?|seconds?)\b"
 )
-#: Nor is how long something lasted: "morte depuis près de deux mois", "for three years"
-#: (`before`: what precedes the figure).
-_LASTING = re.compile(r"\b(?:depuis|pendant|durant|since|for|during)\s+(?:\S+\s+(?:de\s+)?)?$")
+#: Nor is how long something lasted: "morte depuis près de deux mois" (`before`: what
+#: precedes the figure; not "for", as in "searching for a 15-year-old").
+_LASTING = re.compile(
+    r"\b(?:depuis|pendant|durant|since|during)\s+"
+    r"(?:(?:pres|plus|moins|environ|presque|about|nearly|almost|over)\s+(?:de\s+|d')?)?$"
+)
 
 
 def gives_age(question: str, text: str, before: str = "") -> bool:
@@ -879,7 +882,7 @@ def in_english(short: str, kind: Kind | None) -> str | None:
             out.append("by")
         elif token.lower() == "dès":  # folded, the article "des"
             out.append("from")
-        elif word == "depuis" and not _DATE.search(written):
+        elif word == "depuis" and _DURATION.search(written) and not _DATE.search(written):
             out.append("for")  # "depuis près de deux mois": for nearly two months
         elif (
             word in _LAST_NEXT

@@ -495,8 +495,14 @@ def _asked_figure(
         # "produite en 130 exemplaires, facturés 1.7 million de livres": the production run
         found = [sp for sp in found if _RUN.match(cand.text, sp.end)]
     if question.kind is Kind.DURATION and any(sp.kind is Kind.DURATION for sp in found):
-        # "condamné, le 13 septembre, à quatre ans de prison": how long is the duration
-        found = [sp for sp in found if sp.kind is Kind.DURATION]
+        # "condamné, le 13 septembre, à quatre ans de prison": how long is the duration, not
+        # a date or a count; a figure with its unit may be ("le viaduc mesure 2 460 mètres")
+        found = [
+            sp
+            for sp in found
+            if sp.kind is Kind.DURATION
+            or (sp.kind is not Kind.DATE and with_unit(cand.text, sp.end) > sp.end)
+        ]
     if len({sp.text for sp in found}) != 1:
         return None
     at = near[0] if near else 0
@@ -780,5 +786,13 @@ def _own_number(span: Span, question: Question, text: str) -> bool:
     if span.kind is not Kind.NUMBER:
         return False
     named = re.search(rf"(\S+)\s+{re.escape(span.text)}(?![\w,.])", question.search)
+    if named is None or fold(named[1]) not in question.entities:
+        return False  # "Des 300 passagers": no name
     before = text[: span.start].split()[-1:]
-    return named is not None and named[1][:1].isupper() and before != [named[1]]
+    return bool(before) and fold(before[0]) != fold(named[1]) and before[0] not in _DETERMINERS
+
+
+#: Words before a number that make it a thing's name, not a figure: "la 208", "the 208".
+_DETERMINERS = frozenset(
+    {"le", "la", "les", "l'", "un", "une", "des", "du", "the", "a", "an", "ce", "cette", "sa"}
+)

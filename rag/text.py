@@ -467,13 +467,17 @@ _HAPPENED = re.compile(
 
 # "News" naming a thing, not asking for news: "the 13h news", "a news channel".
 _NEWS_NAMED = re.compile(
-    r"(?i)\b(?:\d{1,2} ?h(?:\d\d)?|evening|morning|nightly|tv|television)\s+news\b"
+    r"(?i)\b(?:\d{1,2} ?h(?:\d\d)?|evening|morning|nightly|tv|television|sky|fox|bbc"
+    r"|france)\s+(?:news|infos?)\b"
     r"|\bnews\s+(?:channel|anchor|programme|program|show|agency|site|website|outlet|bulletin"
     r"|conference|presenter|network|media|paper|reader)s?\b"
+    r"|\b(?:infos?|informations|actualités?|nouvelles)\s+(?:de\s+|du\s+)?\d{1,2} ?h"
+    r"|\bcha[iî]nes?\s+d['’]\s*(?:infos?|informations?)\b"
 )
 # A question for a fact does not ask for news, whatever it names ("Who presents the news?").
 _FACT = re.compile(
-    r"(?i)^\W*(?:who|whom|whose|when|where|why|how|qui|quand|où|pourquoi|combien|comment)\b"
+    r"(?i)^\W*(?:(?:and|so|et|alors|mais)\s+)?(?:who|whom|whose|when|where|why|how(?!\s+about)"
+    r"|qui|quand|où|pourquoi|combien|comment)\b"
 )
 
 

@@ -445,6 +445,19 @@ def test_a_number_the_question_holds_in_a_name_may_answer_when_written_on_its_ow
     assert numbers == [sentence.index("63 exemplaires")]
     [read] = evidence.read_sentences(q, [cand], news.reader, lambda _: None)
     assert read.short and sentence[slice(*read.short)].startswith("63")
+    # Not a number the question gives without a name, nor one a determiner makes a name.
+    for question, text, figure in [
+        (
+            "Des 300 passagers, combien ont survécu ?",
+            "Sur les 300 passagers, 120 ont survécu.",
+            "120",
+        ),
+        ("How many Peugeot 208 were sold?", "Les ventes de la 208 ont atteint 340 000.", "340 000"),
+    ]:
+        q = analyse(question)
+        hit = Hit("s#0", "s.md", "S", 0, len(text), text, 0.9, 0.8)
+        [cand] = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
+        assert [sp.text for sp in cand.spans] == [figure]
 
 
 @pytest.mark.parametrize(
@@ -603,6 +616,16 @@ def test_a_span_read_with_a_referent_is_put_back_in_the_sentence(
             "Il a été condamné, le 13 septembre, à quatre ans de prison avec mandat de dépôt.",
             "How long was he sentenced to?",
             "quatre ans",
+        ),
+        (  # nor a count ("deux séances")
+            "Ils passent deux séances de français (2 x 20 minutes) et une de maths (20 minutes).",
+            "How long does the maths session last?",
+            "20 minutes",
+        ),
+        (  # but a length may be what "how long" asks
+            "Construit en trois ans, le viaduc mesure 2 460 mètres.",
+            "How long is the Millau viaduct?",
+            None,
         ),
         (
             "L'Ukraine compte environ 40 millions d'habitants.",
@@ -980,11 +1003,14 @@ def test_expected_kind(question: str, kind: Kind | None) -> None:
         ("What is the latest news about Didier Raoult?", True),
         ("Quelles sont les nouvelles de Didier Raoult ?", True),
         ("Any news on Renault?", True),
+        ("How about the latest news on Tesla?", True),
         # "News" naming a thing, or in a question for a fact: no request for news, and the
         # word is searched ("the 13h news" was answered "As of 2020-04-24: Jacques Legros").
         ("Who presents the 13h news during the week?", False),
         ("Which news channel interviewed Didier Raoult?", False),
         ("How many news articles mention Tesla?", False),
+        ("Et qui présente les infos de 20h ?", False),
+        ("What did Sky News report about Tesla?", False),
     ],
 )
 def test_news_asked_for_is_not_news_named(question: str, news: bool) -> None:
@@ -1219,6 +1245,7 @@ def test_a_day_counted_from_the_article_is_a_date() -> None:
         ("dès 2025", Kind.DATE, "from 2025"),
         ("depuis 2015", Kind.DATE, "since 2015"),
         ("depuis près de deux mois", Kind.DURATION, "for nearly two months"),  # how long
+        ("depuis le mois dernier", Kind.DATE, "since last month"),
         # Nothing to write differently, or a word it does not know: shown as quoted.
         ("2025", Kind.DATE, None),
         ("19%", Kind.NUMBER, None),
@@ -1697,8 +1724,9 @@ def test_years_before_or_after_something_or_a_time_of_day_are_no_age(
     [
         ("Elle était morte depuis près de ", False),  # how long she had been dead
         ("Il a dirigé le club pendant ", False),
-        ("He had lived there for ", False),
         ("Cette femme de ", True),
+        ("Police are searching for a ", True),  # "for" is no "since"
+        ("Il joue depuis l'âge de ", True),
     ],
 )
 def test_how_long_something_lasted_is_no_age(before: str, gives: bool) -> None:
