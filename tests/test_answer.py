@@ -663,17 +663,32 @@ def test_a_span_read_with_a_referent_is_put_back_in_the_sentence(
 def test_the_one_figure_asked_for_is_the_short_answer_when_the_reader_is_unsure(
     news: Engine, monkeypatch: pytest.MonkeyPatch, sentence: str, question: str, short: str | None
 ) -> None:
+    assert _shown_short(news, monkeypatch, sentence, question, None, 0.0) == short
+
+
+def _shown_short(
+    news: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    sentence: str,
+    question: str,
+    span: tuple[int, int] | None,
+    confidence: float,
+) -> str | None:
+    """The short answer shown from `sentence` alone, the reader's span made `span` (offsets
+    in the sentence) with `confidence`."""
     real = news.reader.read
 
-    def unsure(question: str, sentences: list[str]) -> list[Verdict]:
-        return [replace(v, span=None, span_confidence=0.0) for v in real(question, sentences)]
+    def fixed(question: str, sentences: list[str]) -> list[Verdict]:
+        return [
+            replace(v, span=span, span_confidence=confidence) for v in real(question, sentences)
+        ]
 
-    monkeypatch.setattr(news.reader, "read", unsure)
+    monkeypatch.setattr(news.reader, "read", fixed)
     hit = Hit("s#0", "s.md", "S", 0, len(sentence), sentence, 0.9, 0.8)
     q = analyse(question)
     cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
     [cand] = evidence.read_sentences(q, cands, news.reader, lambda _: None)
-    assert (sentence[slice(*cand.short)] if cand.short else None) == short
+    return sentence[slice(*cand.short)] if cand.short else None
 
 
 def test_a_sure_span_of_another_measure_gives_way_to_the_one_asked_for(
@@ -682,17 +697,8 @@ def test_a_sure_span_of_another_measure_gives_way_to_the_one_asked_for(
     """The reader sure of "14.1 kWh" for a range: the sentence's one distance is shown."""
     sentence = "Sa batterie de 14.1 kWh lui garantit 40 km d'autonomie et 135 km/h en pointe."
     wrong = (sentence.index("14.1"), sentence.index(" lui"))
-    real = news.reader.read
-
-    def sure_of_kwh(question: str, sentences: list[str]) -> list[Verdict]:
-        return [replace(v, span=wrong, span_confidence=0.99) for v in real(question, sentences)]
-
-    monkeypatch.setattr(news.reader, "read", sure_of_kwh)
-    hit = Hit("s#0", "s.md", "S", 0, len(sentence), sentence, 0.9, 0.8)
-    q = analyse("What is the electric range of the car?")
-    cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
-    [cand] = evidence.read_sentences(q, cands, news.reader, lambda _: None)
-    assert cand.short and sentence[slice(*cand.short)] == "40 km"
+    question = "What is the electric range of the car?"
+    assert _shown_short(news, monkeypatch, sentence, question, wrong, 0.99) == "40 km"
 
 
 def test_a_sure_count_takes_in_the_thing_counted_after_it(
@@ -701,19 +707,9 @@ def test_a_sure_count_takes_in_the_thing_counted_after_it(
     """The reader sure of "15 autres": "Combien de départements" is shown with them."""
     sentence = "15 autres départements du nord sont placés en vigilance orange."
     fifteen_others = (0, len("15 autres"))
-    real = news.reader.read
-
-    def sure(question: str, sentences: list[str]) -> list[Verdict]:
-        return [
-            replace(v, span=fifteen_others, span_confidence=0.99) for v in real(question, sentences)
-        ]
-
-    monkeypatch.setattr(news.reader, "read", sure)
-    hit = Hit("s#0", "s.md", "S", 0, len(sentence), sentence, 0.9, 0.8)
-    q = analyse("Combien de départements sont en vigilance orange ?")
-    cands = evidence.candidates(q, [hit], news.searcher.embedder.embed_query(q.search))
-    [cand] = evidence.read_sentences(q, cands, news.reader, lambda _: None)
-    assert cand.short and sentence[slice(*cand.short)] == "15 autres départements"
+    question = "Combien de départements sont en vigilance orange ?"
+    shown = _shown_short(news, monkeypatch, sentence, question, fifteen_others, 0.99)
+    assert shown == "15 autres départements"
 
 
 @pytest.mark.parametrize(
@@ -1701,36 +1697,28 @@ def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, g
 
 
 @pytest.mark.parametrize(
-    ("question", "shown", "gives"),
+    ("question", "before", "shown", "gives"),
     [
-        ("How old is Scarlett Johansson's daughter?", "deux ans après son", False),
-        ("How old is Scarlett Johansson's daughter?", "3 ans et en appelle", True),
-        ("How old was the driver?", "five years later", False),
-        ("How old was the driver?", "10 ans de prison", False),
-        ("How old is the eagle?", "10 heures, par un", False),  # a time of day
-        ("How old was Steve Maia Caniço?", "Cinq semaines après sa", False),
-        ("Quel âge a l'aigle royal ?", "un an et demi conn", True),
-        ("When did she ask for a divorce?", "deux ans après son", True),  # no age asked
+        ("How old is Scarlett Johansson's daughter?", "", "deux ans après son", False),
+        ("How old is Scarlett Johansson's daughter?", "", "3 ans et en appelle", True),
+        ("How old was the driver?", "", "five years later", False),
+        ("How old was the driver?", "", "10 ans de prison", False),
+        ("How old is the eagle?", "", "10 heures, par un", False),  # a time of day
+        ("How old was Steve Maia Caniço?", "", "Cinq semaines après sa", False),
+        ("Quel âge a l'aigle royal ?", "", "un an et demi conn", True),
+        ("When did she ask for a divorce?", "", "deux ans après son", True),  # no age asked
+        # How long something lasted is no age either.
+        ("Quel âge avait la logeuse ?", "Elle était morte depuis près de ", "deux mois", False),
+        ("Quel âge avait-il ?", "Il a dirigé le club pendant ", "deux ans", False),
+        ("Quel âge avait la logeuse ?", "Cette femme de ", "55 ans", True),
+        ("How old is the girl?", "Police are searching for a ", "15-year-old", True),
+        ("À quel âge a-t-il commencé ?", "Il joue depuis l'âge de ", "5 ans", True),
     ],
 )
-def test_years_before_or_after_something_or_a_time_of_day_are_no_age(
-    question: str, shown: str, gives: bool
+def test_years_before_or_after_something_a_time_of_day_or_how_long_it_lasted_are_no_age(
+    question: str, before: str, shown: str, gives: bool
 ) -> None:
-    assert gives_age(question, shown) is gives
-
-
-@pytest.mark.parametrize(
-    ("before", "gives"),
-    [
-        ("Elle était morte depuis près de ", False),  # how long she had been dead
-        ("Il a dirigé le club pendant ", False),
-        ("Cette femme de ", True),
-        ("Police are searching for a ", True),  # "for" is no "since"
-        ("Il joue depuis l'âge de ", True),
-    ],
-)
-def test_how_long_something_lasted_is_no_age(before: str, gives: bool) -> None:
-    assert gives_age("Quel âge avait la logeuse ?", "deux mois lorsque", before) is gives
+    assert gives_age(question, shown, before) is gives
 
 
 def test_numbers_written_as_words_are_spans() -> None:
