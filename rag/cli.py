@@ -282,13 +282,12 @@ def run(args: argparse.Namespace) -> None:
         return
     querying = args.command in ("ask", "search")
     published = Published.parse(args.since, args.until) if querying else None  # before loading
-    engine = open_engine(_settings(args), must_exist=querying)
+    rebuild = getattr(args, "rebuild", False)
+    engine = open_engine(_settings(args), must_exist=querying, rebuilding=rebuild)
     if args.command in ("index", "add"):
         if args.command == "add":
             _add(engine, args.paths)
-        _report(
-            engine.sync(rebuild=getattr(args, "rebuild", False), progress=_progress()), args.json
-        )
+        _report(engine.sync(rebuild=rebuild, progress=_progress()), args.json)
     elif querying:
         _ask_or_search(engine, args, published)
 

@@ -11,7 +11,9 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+
+from chromadb.errors import ChromaError
 
 from rag import library
 from rag.answer import Answer, answer
@@ -22,7 +24,7 @@ from rag.indexer import Progress, SyncReport, sync
 from rag.manifest import ArticleRecord
 from rag.reader import Reader, load_reader
 from rag.retrieval import Hit, HybridRetriever, Searcher
-from rag.store import Store, open_store
+from rag.store import Store, index_error, open_store
 from rag.text import question_language
 from rag.vectors import Published
 
@@ -38,6 +40,25 @@ class IndexStatus:
     generation: int  # moves with every sync: what the page's caches are keyed by
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reads_index(
+    method: Callable[Concatenate[Engine, P], R],
+) -> Callable[Concatenate[Engine, P], R]:
+    """Chroma failing on the index, told as what to do (`rag index --rebuild`), not a trace."""
+
+    @functools.wraps(method)
+    def checked(self: Engine, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except ChromaError as exc:
+            raise index_error(self.settings, exc) from exc
+
+    return checked
+
+
 @dataclass
 class Engine:
     settings: Settings
@@ -45,10 +66,12 @@ class Engine:
     embedder: Embedder
     searcher: Searcher
 
+    @_reads_index
     def sync(self, *, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
         return sync(self.settings, self.store, self.embedder, rebuild=rebuild, progress=progress)
 
     # -- the articles dir and the index, as the page and the CLI see them; the caller syncs --
+    @_reads_index
     def status(self) -> IndexStatus:
         """What the index holds now (one read of its metadata)."""
         info = self.store.info
@@ -59,10 +82,12 @@ class Engine:
             generation=int(info.get("generation", 0)),
         )
 
+    @_reads_index
     def articles(self) -> dict[str, ArticleRecord]:
         """The manifest: every indexed article's record, by id."""
         return self.store.manifest.records()
 
+    @_reads_index
     def article_text(self, article_id: str) -> str | None:
         """The article's text as indexed (what citations' offsets index into)."""
         return self.store.manifest.text(article_id)
@@ -89,6 +114,7 @@ class Engine:
         """Delete an article's file from the articles dir (the next sync drops it)."""
         library.remove_article(self.settings.articles_dir, article_id)
 
+    @_reads_index
     def search(self, query: str, k: int = 5, *, published: Published | None = None) -> list[Hit]:
         """The k best passages; with `published`, of articles published in that window."""
         return self.searcher.search(query, k, published)
@@ -101,6 +127,7 @@ class Engine:
         """This index's embedding model as a LangChain `Embeddings`."""
         return LangChainEmbeddings(self.embedder)
 
+    @_reads_index
     def ask(
         self,
         question: str,
@@ -133,6 +160,7 @@ class Engine:
             question, self.searcher, self.reader, k=k, history=history, published=published
         )
 
+    @_reads_index
     def summarize(
         self,
         record: ArticleRecord,
@@ -180,11 +208,16 @@ class Engine:
 
 
 def open_engine(
-    settings: Settings, *, must_exist: bool = False, embedder: Embedder | None = None
+    settings: Settings,
+    *,
+    must_exist: bool = False,
+    rebuilding: bool = False,
+    embedder: Embedder | None = None,
 ) -> Engine:
     """`must_exist`: raise IndexMissingError (saying to run `rag index`) if there is no index.
+    `rebuilding`: a local index Chroma cannot read is set aside, not an error (`open_store`).
     `embedder`: an already loaded model to share (else the settings' model is loaded)."""
-    store = open_store(settings, must_exist=must_exist)
+    store = open_store(settings, must_exist=must_exist, rebuilding=rebuilding)
     if embedder is None:
         embedder = load_embedder(
             settings.embedding_model, settings.cache_dir, settings.embedding_backend

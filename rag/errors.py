@@ -24,5 +24,10 @@ class IndexMissingError(RagError):
     """There is no index yet where one was expected."""
 
 
+class IndexDamagedError(RagError):
+    """The index is there but Chroma cannot read it (a damaged file, another Chroma version's
+    format, a server's error). The articles are not in it: it is rebuilt from them."""
+
+
 class LLMError(RagError):
     """The chat model could not be reached or answered badly."""

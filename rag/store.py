@@ -29,13 +29,13 @@ import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import ChromaError, NotFoundError
 
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.collections import open_collection
 from rag.config import Settings
-from rag.errors import IndexMissingError, RagError
+from rag.errors import IndexDamagedError, IndexMissingError, RagError
 from rag.manifest import ArticleRecord, Manifest
 from rag.vectors import ArticleVectors, Vectors
 
@@ -55,15 +55,37 @@ def make_client(settings: Settings) -> ClientAPI:
         headers = (
             {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
         )
-        return chromadb.HttpClient(
-            host=url.hostname,
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            headers=headers,
-            settings=chroma_settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                headers=headers,
+                settings=chroma_settings,
+            )
+        except ValueError as exc:  # Chroma's "Could not connect to a Chroma server"
+            raise RagError(
+                f"Cannot reach the Chroma server at {settings.chroma_url} ({exc}). Start it, "
+                "or unset RAG_CHROMA_URL to keep the index in a local directory."
+            ) from None
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    try:
+        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    except ChromaError as exc:
+        # Chroma keeps the state that failed to start: the next client would get it, unread.
+        SharedSystemClient._identifier_to_system.pop(str(settings.index_dir), None)
+        raise index_error(settings, exc) from exc
+
+
+def index_error(settings: Settings, exc: ChromaError) -> IndexDamagedError:
+    """What to tell the user when Chroma fails on the index: a damaged file (a disk that
+    filled up, a copy cut short), another Chroma version's format, a server's error."""
+    where = f"on {settings.chroma_url}" if settings.chroma_url else f"in {settings.index_dir}/"
+    return IndexDamagedError(
+        f"The index {where} cannot be read (Chroma: {exc}). The articles in "
+        f"{settings.articles_dir}/ are not touched: build the index anew from them with "
+        "`rag index --rebuild`."
+    )
 
 
 class Store:
@@ -109,19 +131,27 @@ class Store:
         another store (`reset` makes new collections), the handles are re-opened. So an open
         page keeps answering, from the articles just added."""
         with self._lock:
-            current = open_collection(self.client, self.name, cosine=True)
+            try:
+                current = open_collection(self.client, self.name, cosine=True)
+            except ChromaError:
+                if self._local is None:
+                    raise
+                # Read from disk again, once: another process may have rebuilt it since.
+                self._local.drop()
+                self._follow("Chroma could not read the index")
+                current = open_collection(self.client, self.name, cosine=True)
             state = dict(current.metadata or {})
             if self._local is not None and self._local.refresh(state) != self._drops:
-                self._follow()
+                self._follow("Another process wrote the index")
             elif current.id != self.vectors.chunks.id:
                 log.info("The index was rebuilt elsewhere: re-opening its collections")
                 self._open()
             return state
 
-    def _follow(self) -> None:
+    def _follow(self, why: str) -> None:
         """Make the client anew on the process's current Chroma state of the local index."""
         assert self._local is not None
-        log.info("Another process wrote the index: reading it from disk again")
+        log.info("%s: reading it from disk again", why)
         self.client = self._local.client()
         self._drops = self._local.drops
         self._open()
@@ -146,7 +176,7 @@ class Store:
         state = self.info
         if self._local is not None and self._local.refresh(state, writing=True) != self._drops:
             with self._lock:
-                self._follow()
+                self._follow("Another process wrote the index last")
         self._set_state({**state, "fingerprint": fingerprint, "dirty": True})
 
     def mark_synced(self, fingerprint: str) -> None:
@@ -167,10 +197,18 @@ class Store:
         return self.vectors.count()
 
     def reset(self) -> None:
-        """Drop everything (a planned rebuild)."""
-        generation = self.generation
-        for name in (self.name, f"{self.name}-sentences", f"{self.name}-articles"):
-            self.client.delete_collection(name)
+        """Drop everything (a planned rebuild). A local index that Chroma cannot read is set
+        aside whole (`LocalState.set_aside`) and a new one made in its place."""
+        try:
+            generation = self.generation
+            for name in (self.name, f"{self.name}-sentences", f"{self.name}-articles"):
+                self.client.delete_collection(name)
+        except (ChromaError, IndexDamagedError) as exc:
+            if self._local is None:
+                raise
+            generation = self._local.set_aside(exc)
+            with self._lock:
+                self._follow("A new index replaces the one set aside")
         self._open()
         # Keep the counter monotonic so readers still see that something changed.
         self._set_state({"generation": generation + 1})
@@ -224,9 +262,10 @@ class Store:
         return len(orphans)
 
 
-def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
+def open_store(settings: Settings, *, must_exist: bool = False, rebuilding: bool = False) -> Store:
     """Open (creating if needed) the index described by `settings`; with `must_exist`, an
-    IndexMissingError unless it has been built."""
+    IndexMissingError unless it has been built. `rebuilding`: a local index that Chroma
+    cannot read is set aside and a new one made, instead of an IndexDamagedError."""
     where = f"on {settings.chroma_url}" if settings.chroma_url else f"in {settings.index_dir}/"
     missing = IndexMissingError(
         f"No index {where}. Run `rag index` to build it from {settings.articles_dir}/."
@@ -234,8 +273,14 @@ def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
     local = not settings.chroma_url
     if must_exist and local and not settings.index_dir.is_dir():
         raise missing
-    client = make_client(settings)
     state = LocalState.of(settings) if local else None
+    try:
+        client = make_client(settings)
+    except IndexDamagedError as exc:
+        if not (rebuilding and state):
+            raise
+        state.set_aside(exc)
+        client = state.client()
     if must_exist:
         try:
             client.get_collection(settings.collection)
@@ -283,13 +328,44 @@ class LocalState:
                 self._fresh = stamp  # first looked at as loaded, unless another is writing
             moved = self._generation is not None and generation != self._generation
             if other and (moved or (writing and stamp != self._fresh)):
-                if self._dropped is not None:
-                    self._dropped.stop()
-                self._dropped = SharedSystemClient._identifier_to_system.pop(self.key, None)
-                self.drops += 1
+                self._drop()
                 self._fresh = stamp
             self._generation = generation
             return self.drops
+
+    def drop(self) -> None:
+        """Forget Chroma's state of the index, which failed to read it: the next client reads
+        it from disk. Not stopped: the store that failed still holds it."""
+        with self._lock:
+            SharedSystemClient._identifier_to_system.pop(self.key, None)
+            self.drops += 1
+
+    def _drop(self) -> None:
+        if self._dropped is not None:
+            self._dropped.stop()
+        self._dropped = SharedSystemClient._identifier_to_system.pop(self.key, None)
+        self.drops += 1
+
+    def set_aside(self, exc: Exception) -> int:
+        """Move the index dir, which Chroma cannot read, to a new name beside it (never
+        deleted: it may hold what a wrong RAG_INDEX_DIR points at) and forget Chroma's state
+        of it, so the next client makes a new index. Returns the generation last seen, for the
+        new index to count on from (readers key their caches by it)."""
+        where = self.settings.index_dir
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        aside = where.with_name(f"{where.name}.damaged-{stamp}")
+        with self._lock:
+            self._drop()
+            where.rename(aside)
+            generation, self._generation, self._fresh = self._generation or 0, None, None
+        log.warning(
+            "The index in %s/ could not be read (%s): moved to %s/ (delete it once the new index "
+            "works); building a new one.",
+            where,
+            exc.__cause__ or exc,  # Chroma's words, not the IndexDamagedError around them
+            aside,
+        )
+        return generation
 
 
 def _writer() -> str:

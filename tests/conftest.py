@@ -111,6 +111,16 @@ def settings(
     return Settings(articles_dir=articles_dir, index_dir=tmp_path / "index")
 
 
+def damage_index(index_dir: Path) -> bytes:
+    """Overwrite the local index's Chroma database in place with bytes that are none (a disk
+    gone bad, a copy cut short), as an open client would then find it; returns them."""
+    db = index_dir / "chroma.sqlite3"
+    junk = (b"no database here " * db.stat().st_size)[: db.stat().st_size]
+    with db.open("r+b") as f:
+        f.write(junk)
+    return junk
+
+
 def make_engine(settings: Settings, embedder: Embedder) -> Engine:
     return open_engine(settings, embedder=embedder)
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REVISED_TARGET, ROOT, SEED_ID
+from conftest import REVISED_TARGET, ROOT, SEED_ID, damage_index, free_port
 
 from rag.cli import main
 from rag.embeddings import Embedder
@@ -91,6 +91,35 @@ def test_ask_without_index_says_to_build_it(
     code = main(["ask", QUESTION, "--index", str(tmp_path / "none")])
     assert code == 2
     assert "rag index" in capsys.readouterr().err
+
+
+def test_a_damaged_index_says_to_rebuild_and_the_rebuild_sets_it_aside(
+    capsys: pytest.CaptureFixture[str], dirs: list[str], tmp_path: Path
+) -> None:
+    """Chroma failing on the index is one line saying what to do, never a traceback; `rag
+    index --rebuild` moves the index aside untouched (a wrong RAG_INDEX_DIR is never
+    deleted) and builds a new one from the articles."""
+    run(capsys, "index", *dirs)
+    junk = damage_index(tmp_path / "index")
+    for command in (["ask", QUESTION], ["index"]):
+        assert main([*command, *dirs]) == 2
+        err = capsys.readouterr().err
+        assert "cannot be read" in err and "`rag index --rebuild`" in err, err
+    code, [report] = run(capsys, "index", "--rebuild", "--json", *dirs)
+    assert code == 0 and report["added"] > 0 and report["embedded"] == report["chunks"]
+    [aside] = tmp_path.glob("index.damaged-*")
+    assert (aside / "chroma.sqlite3").read_bytes() == junk
+    code, [ans] = run(capsys, "ask", "--json", QUESTION, *dirs)
+    assert code == 0 and "premier trimestre 2025" in ans["citations"][0]["quote"]
+
+
+def test_an_unreachable_chroma_server_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, articles_dir: Path
+) -> None:
+    monkeypatch.setenv("RAG_CHROMA_URL", f"http://127.0.0.1:{free_port()}")
+    assert main(["ask", QUESTION, "--articles", str(articles_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot reach the Chroma server" in err and "RAG_CHROMA_URL" in err
 
 
 def test_add_copies_and_syncs(

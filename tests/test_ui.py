@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SEED_ID, SEEDS, make_engine
+from conftest import ROOT, SEED_ID, SEEDS, damage_index, make_engine
 from hypothesis import given
 from hypothesis import strategies as st
 from llm_stub import StubServer
@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from rag.answer import Answer, Citation
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.engine import Engine
 from rag.library import save_article
 from rag.manifest import ArticleRecord
 from rag.store import open_store
@@ -241,6 +242,41 @@ def test_errors_are_shown_without_traceback(app_settings: Settings, monkeypatch)
     button(at, "Build the index").click().run()
     assert not at.exception
     assert "does not exist" in literal(at.error[0].value)
+
+
+def test_a_damaged_index_is_told_and_rebuilt_from_the_page(built: Settings) -> None:
+    """Chroma failing on the index under the open page: its message and a button that
+    rebuilds it from the articles (the damaged one moved aside); the chat comes back."""
+    at = ask(start(), QUESTION)
+    damage_index(built.index_dir)
+    at.chat_input[0].set_value("Who is the CEO of Xiaomi?").run()
+    assert not at.exception
+    assert "cannot be read" in literal(at.error[0].value)
+    button(at, "Rebuild the index").click().run()
+    assert not at.exception and not at.error
+    assert "1 added" in at.sidebar.success[0].value
+    assert list(built.index_dir.parent.glob("index.damaged-*"))
+    ask(at, "Who is the CEO of Xiaomi?")
+    assert len(at.chat_message) == 4  # the history kept
+    assert "Lei Jun" in literal(at.chat_message[3].markdown[0].value)
+
+
+def test_an_unexpected_error_is_one_line_and_the_chat_stays(
+    built: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (any exception but RagError) is not a traceback filling the page. No real input
+    makes one on purpose, so the failure is injected where the page calls the library."""
+    at = ask(start(), QUESTION)
+
+    def broken(*args: Any, **kwargs: Any) -> Answer:
+        raise KeyError("offset")
+
+    monkeypatch.setattr(Engine, "ask", broken)
+    at.chat_input[0].set_value("Who is the CEO of Xiaomi?").run()
+    assert not at.exception
+    assert "Something went wrong (KeyError: 'offset')" in literal(at.error[0].value)
+    assert SU7_ANSWER in literal(at.chat_message[1].markdown[0].value)
+    assert at.chat_input  # one can ask again
 
 
 def test_upload_saves_the_file_and_syncs(built: Settings) -> None:

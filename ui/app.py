@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from rag.answer import Answer
 from rag.articles import SUFFIXES
 from rag.config import Settings
 from rag.engine import Engine, IndexStatus, open_engine
-from rag.errors import RagError
+from rag.errors import IndexDamagedError, RagError
 from rag.indexer import SyncReport
 from rag.manifest import ArticleRecord
 from rag.vectors import Published
@@ -38,6 +39,7 @@ UPLOAD_TYPES = sorted(suffix.lstrip(".") for suffix in SUFFIXES)  # what the loa
 PAGE = 20  # articles listed per page in the sidebar: the page costs the same at any size
 # The date fields' range (Streamlit's default is today +/- 10 years: too short for archives).
 EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+log = logging.getLogger("rag.page")
 
 
 @st.cache_resource(show_spinner="Loading the models and opening the index…")
@@ -76,11 +78,22 @@ def get_article_text(settings: Settings, generation: int, article_id: str) -> st
 
 @contextmanager
 def shown_errors() -> Iterator[None]:
-    """A RagError is the user's to fix: show its message, not a traceback."""
+    """A RagError is the user's to fix: show its message, not a traceback. Anything else is a
+    bug: one line in the page (the chat and its history stay), the traceback in the terminal
+    that runs it. (Streamlit's rerun and stop are BaseExceptions: they pass.)"""
     try:
         yield
     except RagError as exc:
         st.error(render.marked(str(exc)), icon=":material/error:")
+    except Exception as exc:
+        log.exception("Unexpected error in the page")
+        st.error(
+            render.marked(
+                f"Something went wrong ({type(exc).__name__}: {exc}). This is a bug: the "
+                "details are in the terminal that runs the page."
+            ),
+            icon=":material/bug_report:",
+        )
 
 
 def run_sync(engine: Engine, *, rebuild: bool = False) -> None:
@@ -278,7 +291,13 @@ def main() -> None:
     with shown_errors():
         settings = Settings.from_env()
         engine = get_engine(settings)
-        status = engine.status()
+        try:
+            status = engine.status()
+        except IndexDamagedError as exc:  # the page can rebuild it: the articles are intact
+            st.error(render.marked(str(exc)), icon=":material/error:")
+            if st.button("Rebuild the index", type="primary", icon=":material/build:"):
+                run_sync(engine, rebuild=True)
+            return
         generation = status.generation
         manifest = get_manifest(settings, generation)
         with st.sidebar:
