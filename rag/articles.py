@@ -35,6 +35,17 @@ logger = logging.getLogger(__name__)
 SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
 _MAX_TITLE_CHARS = 150  # a longer first line is the story's first paragraph, not its title
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML with dates left as written: PyYAML builds `2020-13-45` into a date and fails
+    (a ValueError that stopped the whole sync); `iso_date` reads the string instead."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 _MD_HEADING = re.compile(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 _HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
 # trafilatura's last-resort fallback returns bare link text ("Home") for pages with no article.
@@ -218,15 +229,15 @@ def _split_front_matter(text: str, aid: str) -> tuple[str, dict[str, Any]]:
     if not match:
         return text, {}
     try:
-        raw = yaml.safe_load(match.group(1) or "") or {}
-    except yaml.YAMLError as exc:
+        raw = yaml.load(match.group(1) or "", Loader=_FrontMatterLoader) or {}
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a value its tag refuses
         raise ArticleError(f"{aid}: the YAML front matter is not valid: {exc}") from None
     if not isinstance(raw, dict):
         raise ArticleError(f"{aid}: the front matter must be YAML `key: value` lines.")
     meta: dict[str, Any] = {}
     for key in ("title", "date", "url", "source", "lang"):
         value = raw.get(key)
-        if isinstance(value, dt.date):  # YAML reads `2024-06-05` as a date (or datetime)
+        if isinstance(value, dt.date):  # an explicit `!!timestamp 2024-06-05`
             value = value.isoformat()
         if value is not None and str(value).strip():
             meta[key] = str(value).strip()

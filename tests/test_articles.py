@@ -56,7 +56,7 @@ def test_markdown_front_matter() -> None:
     article = load("world/battery-plant.md")
     assert article.id == "world/battery-plant.md"
     assert article.title == "Voltaris opens its Dunkirk gigafactory with a 16 GWh first phase"
-    assert article.date == "2024-06-05"  # YAML parsed a date; stored as ISO text
+    assert article.date == "2024-06-05"  # stored as ISO text
     assert article.url == "https://example.org/news/2024/06/05/dunkirk-gigafactory"
     assert article.source == "Example Energy Desk"
     assert article.lang == "en"
@@ -66,6 +66,28 @@ def test_markdown_front_matter() -> None:
     assert raw[: -len(article.text)].rstrip().endswith("---")
     assert "title:" not in article.text
     assert "# Dunkirk battery plant starts production" in article.text
+
+
+@pytest.mark.parametrize(
+    ("written", "date"),
+    [
+        ("2024-06-05", "2024-06-05"),
+        ("2024-06-05T08:30:00+02:00", "2024-06-05"),
+        ('"5 juin 2024"', "2024-06-05"),
+        ("2020-13-45", "2020-13-45"),  # no such day: PyYAML failed the whole sync on it
+        ("!!timestamp 2024-06-05", "2024-06-05"),
+    ],
+)
+def test_a_front_matter_date_is_read_as_written(tmp_path: Path, written: str, date: str) -> None:
+    path = write(tmp_path, "a.md", f"---\ntitle: Le tram\ndate: {written}\n---\nLe tram roule.")
+    article = load_article(path, tmp_path)
+    assert (article.title, article.date, article.text) == ("Le tram", date, "Le tram roule.")
+
+
+def test_a_value_its_yaml_tag_refuses_is_a_reason_to_skip(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.md", "---\ndate: !!timestamp 2020-13-45\n---\nLe tram roule.")
+    with pytest.raises(ArticleError, match=r"a\.md: the YAML front matter is not valid"):
+        load_article(path, tmp_path)
 
 
 def test_markdown_title_from_heading_then_file_name(tmp_path: Path) -> None:
