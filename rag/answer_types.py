@@ -328,13 +328,18 @@ def counted(question: str) -> str | None:
 
 _AGE_ASKED = re.compile(r"\b(how old|ages?|agee?s?)\b")
 #: Years that are no one's age: "deux ans après son mariage", "five years later", "10 ans de
-#: prison", "cinq semaines après sa disparition"; nor is a time of day, "vers 10 heures"
-#: (`text` starts at the figure).
+#: prison", "cinq semaines après sa disparition"; nor is a time of day, "vers 10 heures", nor a
+#: count of things (`text`, folded, starts at the figure).
 _NOT_AN_AGE = re.compile(
     r"^\S+(?:\s\S+)?\s+(?:ans?|annees?|years?|mois|months?|semaines?|weeks?|jours?|days?)"
     r"\s+(?:apres|plus tard|auparavant"
     r"|plus tot|de prison|de reclusion|en prison|ago|later|after|earlier|before|in prison)\b"
     r"|^[\d\s.,]*\d\s*(?:h|heures?|hours?|minutes?|secondes?|seconds?)\b"
+    # nor a count of things: "plus de 130 articles injurieux", "200 personnes" (a baby's "18
+    # mois" or "10 jours" may be an age; "34 when he died", "West, 41, has been" are no count)
+    r"|^(?:\w|(?<=\d)[.,](?=\d))+(?:\s(?:de|d'|of))?\s+(?!(?:ans|annees|years|mois|months"
+    r"|semaines|weeks|jours|days|has|was|is|as|its|his|this|plus|dans|sous|sans|les|des|ses)\b)"
+    r"[a-z]{2,}[sx]\b"
 )
 #: Nor is how long something lasted: "morte depuis près de deux mois" (`before`: what
 #: precedes the figure; not "for", as in "searching for a 15-year-old").

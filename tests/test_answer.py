@@ -1481,6 +1481,25 @@ def test_a_year_the_article_does_not_speak_of_is_absent(tmp_path: Path, embedder
     assert not ans.abstained and "mars 2017" in ans.citations[0].quote, ans.text
 
 
+def test_an_abstention_never_says_a_passage_it_shows_does_not_mention_a_name(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """ "How many inhabitants does Chalifert have?": the passage about Chalifert gives no
+    number, the one with a number is about another town. It said "the closest passages do not
+    mention Chalifert" above the first of them, which does."""
+    articles = {
+        "maire.md": "---\ntitle: Le maire de Chalifert agressé\ndate: 2020-08-25\n---\n"
+        "Le maire de Chalifert, en Seine-et-Marne, a été agressé par un voisin. "
+        "La scène a été filmée et diffusée sur les réseaux sociaux.",
+        "lagny.md": "---\ntitle: Lagny-sur-Marne grandit\ndate: 2020-06-02\n---\n"
+        "Lagny-sur-Marne compte désormais 21 000 habitants, selon le recensement.",
+    }
+    engine = indexed(tmp_path, embedder, articles)
+    ans = ask(engine, "How many inhabitants does Chalifert have?")
+    assert ans.abstained and "Chalifert" in ans.citations[0].quote, ans.text
+    assert "do not mention" not in ans.text, ans.text
+
+
 def test_a_measure_no_passage_gives_is_named_in_the_abstention(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -1713,6 +1732,14 @@ def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, g
         ("Quel âge avait la logeuse ?", "Cette femme de ", "55 ans", True),
         ("How old is the girl?", "Police are searching for a ", "15-year-old", True),
         ("À quel âge a-t-il commencé ?", "Il joue depuis l'âge de ", "5 ans", True),
+        # Nor a count of things; a baby's months or days may be its age.
+        ("How old is Omar Radi?", "ciblé par plus de ", "130 articles injurieux", False),
+        ("Quel âge avait la victime ?", "", "deux millions de personnes", False),
+        ("Quel âge a le bébé ?", "un bébé de ", "18 mois", True),
+        ("How old was he?", "he was ", "34 when he died", True),
+        ("Quel âge a Kanye West ?", "West, ", "41, has been nicknamed", True),
+        ("How old is the mayor?", "", "1.200 habitants", False),
+        ("How old is Omar Radi?", "le journaliste de ", "34 ans", True),
     ],
 )
 def test_years_before_or_after_something_a_time_of_day_or_how_long_it_lasted_are_no_age(
