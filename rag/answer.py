@@ -487,7 +487,7 @@ def _abstention_text(q: Question, closest: list[Candidate], ranked: list[Candida
         absent = closest[0].missing if closest and closest[0].gate == "absent" else frozenset()
     # Never a name that a passage shown does hold (one ruled out for giving no number, say).
     shown = set(terms("\n".join(f"{c.hit.title}\n{c.hit.text}" for c in closest)))
-    absent = frozenset(t for t in absent if not evidence.has_term(t, shown))
+    absent = frozenset(t for t in absent if not evidence.held_term(t, shown, q.codes))
     named = [w for w in re.findall(r"[\w’'.-]*\w", q.text) if set(terms(w)) & absent]
     if named:
         said = f"{_dont_say(q)}: the closest passages do not mention {', '.join(named)}."

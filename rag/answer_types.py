@@ -335,11 +335,14 @@ _NOT_AN_AGE = re.compile(
     r"\s+(?:apres|plus tard|auparavant"
     r"|plus tot|de prison|de reclusion|en prison|ago|later|after|earlier|before|in prison)\b"
     r"|^[\d\s.,]*\d\s*(?:h|heures?|hours?|minutes?|secondes?|seconds?)\b"
-    # nor a count of things: "plus de 130 articles injurieux", "200 personnes" (a baby's "18
-    # mois" or "10 jours" may be an age; "34 when he died", "West, 41, has been" are no count)
-    r"|^(?:\w|(?<=\d)[.,](?=\d))+(?:\s(?:de|d'|of))?\s+(?!(?:ans|annees|years|mois|months"
-    r"|semaines|weeks|jours|days|has|was|is|as|its|his|this|plus|dans|sous|sans|les|des|ses)\b)"
-    r"[a-z]{2,}[sx]\b"
+    # nor a count of things: "plus de 130 articles injurieux", "200 personnes", "21 000
+    # habitants", "12 men", a long noun cut where the text given ends ("200 manifestan"); a
+    # baby's "18 mois" or "10 jours" may be an age, and so may "ses 100 printemps", "34 when
+    # he died", "West, 41, has been", "34 today"
+    r"|^(?:\w|(?<=\d)[.,\s](?=\d))+\s+(?:(?:de|of)\s+|d')?(?!(?:ans|annees|years|yrs|mois"
+    r"|months|semaines|weeks|jours|days|printemps|bougies|balais|has|was|is|as|its|his|this"
+    r"|plus|dans|sous|sans|les|des|ses)\b)(?:[a-z]{2,}[sx]\b|[a-z]{6,}$|(?:people|men|women"
+    r"|children)\b)"
 )
 #: Nor is how long something lasted: "morte depuis près de deux mois" (`before`: what
 #: precedes the figure; not "for", as in "searching for a 15-year-old").

@@ -47,10 +47,18 @@ R = TypeVar("R")
 def _reads_index(
     method: Callable[Concatenate[Engine, P], R],
 ) -> Callable[Concatenate[Engine, P], R]:
-    """Chroma failing on the index, told as what to do (`rag index --rebuild`), not a trace."""
+    """Chroma failing on the index, told as what to do (`rag index --rebuild` for a damaged
+    local index), not a traceback. A local index is first read from disk anew and the call made
+    once more: another process may have been writing it."""
 
     @functools.wraps(method)
     def checked(self: Engine, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except ChromaError as exc:
+            if self.settings.chroma_url:
+                raise index_error(self.settings, exc) from exc
+        self.store.reload()
         try:
             return method(self, *args, **kwargs)
         except ChromaError as exc:

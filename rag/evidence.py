@@ -573,10 +573,10 @@ def _gate(
         question.codes | years | (shared if _other_language(question, hit) else _names(question))
     )
     held = set(terms(f"{hit.title}\n{hit.text}")) | _years_near(hit.date)
-    missing = {t for t in needed if not _held(t, held, question.codes)}
+    missing = {t for t in needed if not held_term(t, held, question.codes)}
     if missing:
         held = set(terms(article_text(hit.article_id) or ""))
-        missing = {t for t in missing if not _held(t, held, question.codes)}
+        missing = {t for t in missing if not held_term(t, held, question.codes)}
     if years - missing:  # one is enough: "en 1996-1997" written "1996-97", "entre 2004 et 2005"
         missing -= years
     return ("absent" if missing else None), frozenset(missing)
@@ -637,7 +637,7 @@ def _years_near(date: str | None) -> set[str]:
     return {str(year - 1), str(year), str(year + 1)}
 
 
-def _held(term: str, words: set[str], codes: frozenset[str]) -> bool:
+def held_term(term: str, words: set[str], codes: frozenset[str]) -> bool:
     """Does the text hold the question's name or code? A name of 5 letters or more also
     matches one letter apart, a typo ("Moncalm" for "Montcalm", "Celeron" for "Céloron"); a
     code matches only as written ("YU7" is not "SU7")."""

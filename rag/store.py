@@ -77,12 +77,18 @@ def make_client(settings: Settings) -> ClientAPI:
         raise index_error(settings, exc) from exc
 
 
-def index_error(settings: Settings, exc: ChromaError) -> IndexDamagedError:
-    """What to tell the user when Chroma fails on the index: a damaged file (a disk that
-    filled up, a copy cut short), another Chroma version's format, a server's error."""
-    where = f"on {settings.chroma_url}" if settings.chroma_url else f"in {settings.index_dir}/"
+def index_error(settings: Settings, exc: ChromaError) -> RagError:
+    """What to tell the user when Chroma fails on the index: a local one is damaged (a disk
+    that filled up, a copy cut short, another Chroma version's format) and is rebuilt from the
+    articles; a server's error is the server's (a token, a limit, its own failure), and an
+    index others may share is never offered for a rebuild."""
+    if settings.chroma_url:
+        return RagError(
+            f"The Chroma server at {settings.chroma_url} failed ({exc}). Check that it runs "
+            "and, if it asks for one, that RAG_CHROMA_TOKEN is its token."
+        )
     return IndexDamagedError(
-        f"The index {where} cannot be read (Chroma: {exc}). The articles in "
+        f"The index in {settings.index_dir}/ cannot be read (Chroma: {exc}). The articles in "
         f"{settings.articles_dir}/ are not touched: build the index anew from them with "
         "`rag index --rebuild`."
     )
@@ -137,8 +143,7 @@ class Store:
                 if self._local is None:
                     raise
                 # Read from disk again, once: another process may have rebuilt it since.
-                self._local.drop()
-                self._follow("Chroma could not read the index")
+                self._reload()
                 current = open_collection(self.client, self.name, cosine=True)
             state = dict(current.metadata or {})
             if self._local is not None and self._local.refresh(state) != self._drops:
@@ -147,6 +152,17 @@ class Store:
                 log.info("The index was rebuilt elsewhere: re-opening its collections")
                 self._open()
             return state
+
+    def reload(self) -> None:
+        """Read a local index from disk anew, after Chroma failed on it (another process may
+        have been writing it, or have rebuilt it)."""
+        with self._lock:
+            self._reload()
+
+    def _reload(self) -> None:
+        assert self._local is not None
+        self._local.drop()
+        self._follow("Chroma failed on the index")
 
     def _follow(self, why: str) -> None:
         """Make the client anew on the process's current Chroma state of the local index."""
@@ -281,12 +297,15 @@ def open_store(settings: Settings, *, must_exist: bool = False, rebuilding: bool
             raise
         state.set_aside(exc)
         client = state.client()
-    if must_exist:
-        try:
-            client.get_collection(settings.collection)
-        except (NotFoundError, ValueError):  # ValueError: older Chroma versions
-            raise missing from None
-    return Store(client, settings.collection, local=state)
+    try:
+        if must_exist:
+            try:
+                client.get_collection(settings.collection)
+            except (NotFoundError, ValueError):  # ValueError: older Chroma versions
+                raise missing from None
+        return Store(client, settings.collection, local=state)
+    except ChromaError as exc:
+        raise index_error(settings, exc) from exc
 
 
 class LocalState:
@@ -356,7 +375,14 @@ class LocalState:
         aside = where.with_name(f"{where.name}.damaged-{stamp}")
         with self._lock:
             self._drop()
-            where.rename(aside)
+            try:
+                where.rename(aside)
+            except OSError as error:  # a mount point, a permission
+                raise IndexDamagedError(
+                    f"The index in {where}/ cannot be read ({exc.__cause__ or exc}) and could "
+                    f"not be moved aside ({error}): move or delete it by hand, then run "
+                    "`rag index`."
+                ) from error
             generation, self._generation, self._fresh = self._generation or 0, None, None
         log.warning(
             "The index in %s/ could not be read (%s): moved to %s/ (delete it once the new index "

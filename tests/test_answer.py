@@ -1739,6 +1739,14 @@ def test_a_short_answer_gives_the_measure_asked_for(question: str, shown: str, g
         ("How old was he?", "he was ", "34 when he died", True),
         ("Quel âge a Kanye West ?", "West, ", "41, has been nicknamed", True),
         ("How old is the mayor?", "", "1.200 habitants", False),
+        # What the rule is given: the figure and the 12 characters after it.
+        ("How old are the protesters?", "", "200 manifestan", False),
+        ("How old is the town?", "", "21 000 habitants", False),
+        ("How old were the victims?", "", "12 men were kil", False),
+        ("Quel âge ont les victimes ?", "", "200 d'entre eux", True),
+        ("Quel âge a-t-elle ?", "elle fête ses ", "100 printemps ", True),
+        ("How old is he?", "He turned ", "34 today", True),
+        ("How old is he?", "", "34 yrs", True),
         ("How old is Omar Radi?", "le journaliste de ", "34 ans", True),
     ],
 )

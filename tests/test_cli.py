@@ -7,13 +7,18 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from chromadb.errors import InternalError
 from conftest import REVISED_TARGET, ROOT, SEED_ID, damage_index, free_port
 
 from rag.cli import main
+from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.errors import IndexDamagedError
+from rag.store import index_error
 
 QUESTION = "When do SU7 Ultra deliveries start?"
 
@@ -111,6 +116,18 @@ def test_a_damaged_index_says_to_rebuild_and_the_rebuild_sets_it_aside(
     assert (aside / "chroma.sqlite3").read_bytes() == junk
     code, [ans] = run(capsys, "ask", "--json", QUESTION, *dirs)
     assert code == 0 and "premier trimestre 2025" in ans["citations"][0]["quote"]
+
+
+def test_a_chroma_servers_error_is_never_told_as_a_damaged_index(tmp_path: Path) -> None:
+    """An index on a server may be shared: its errors (a token, a limit) say to check the
+    server, never to rebuild (the page offers a rebuild only for a damaged index)."""
+    settings = Settings(articles_dir=tmp_path, chroma_url="http://127.0.0.1:8000")
+    error = index_error(settings, InternalError("Unauthorized"))
+    assert not isinstance(error, IndexDamagedError)
+    assert "RAG_CHROMA_TOKEN" in str(error) and "--rebuild" not in str(error)
+    assert isinstance(
+        index_error(replace(settings, chroma_url=None), InternalError("x")), IndexDamagedError
+    )
 
 
 def test_an_unreachable_chroma_server_is_one_line(
