@@ -20,6 +20,7 @@ import logging
 import os
 import platform
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -290,12 +291,13 @@ def open_store(settings: Settings, *, must_exist: bool = False, rebuilding: bool
     if must_exist and local and not settings.index_dir.is_dir():
         raise missing
     state = LocalState.of(settings) if local else None
+    generation = None
     try:
         client = make_client(settings)
     except IndexDamagedError as exc:
         if not (rebuilding and state):
             raise
-        state.set_aside(exc)
+        generation = state.set_aside(exc)
         client = state.client()
     try:
         if must_exist:
@@ -303,9 +305,12 @@ def open_store(settings: Settings, *, must_exist: bool = False, rebuilding: bool
                 client.get_collection(settings.collection)
             except (NotFoundError, ValueError):  # ValueError: older Chroma versions
                 raise missing from None
-        return Store(client, settings.collection, local=state)
+        store = Store(client, settings.collection, local=state)
     except ChromaError as exc:
         raise index_error(settings, exc) from exc
+    if generation is not None:
+        store._set_state({"generation": generation})
+    return store
 
 
 class LocalState:
@@ -369,7 +374,7 @@ class LocalState:
         """Move the index dir, which Chroma cannot read, to a new name beside it (never
         deleted: it may hold what a wrong RAG_INDEX_DIR points at) and forget Chroma's state
         of it, so the next client makes a new index. Returns the generation last seen, for the
-        new index to count on from (readers key their caches by it)."""
+        new index to count on from."""
         where = self.settings.index_dir
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = where.with_name(f"{where.name}.damaged-{stamp}")
@@ -383,7 +388,10 @@ class LocalState:
                     f"not be moved aside ({error}): move or delete it by hand, then run "
                     "`rag index`."
                 ) from error
-            generation, self._generation, self._fresh = self._generation or 0, None, None
+            # The new index counts on from the time of day: past any count the lost one
+            # reached, which this process may not know (readers key their caches by it).
+            generation = max(self._generation or 0, int(time.time()))
+            self._generation, self._fresh = None, None
         log.warning(
             "The index in %s/ could not be read (%s): moved to %s/ (delete it once the new index "
             "works); building a new one.",

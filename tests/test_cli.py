@@ -18,7 +18,7 @@ from rag.cli import main
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import IndexDamagedError
-from rag.store import index_error
+from rag.store import index_error, open_store
 
 QUESTION = "When do SU7 Ultra deliveries start?"
 
@@ -104,7 +104,8 @@ def test_a_damaged_index_says_to_rebuild_and_the_rebuild_sets_it_aside(
     """Chroma failing on the index is one line saying what to do, never a traceback; `rag
     index --rebuild` moves the index aside untouched (a wrong RAG_INDEX_DIR is never
     deleted) and builds a new one from the articles."""
-    run(capsys, "index", *dirs)
+    for _ in range(3):  # generation 3
+        run(capsys, "index", *dirs)
     junk = damage_index(tmp_path / "index")
     for command in (["ask", QUESTION], ["index"]):
         assert main([*command, *dirs]) == 2
@@ -114,6 +115,10 @@ def test_a_damaged_index_says_to_rebuild_and_the_rebuild_sets_it_aside(
     assert code == 0 and report["added"] > 0 and report["embedded"] == report["chunks"]
     [aside] = tmp_path.glob("index.damaged-*")
     assert (aside / "chroma.sqlite3").read_bytes() == junk
+    # The new index's generation passes the lost one's: an open page's caches keyed by it
+    # (in another process, which could still be at generation 3) see an index they never read.
+    settings = Settings(articles_dir=Path(dirs[1]), index_dir=tmp_path / "index")
+    assert open_store(settings, must_exist=True).generation > 3
     code, [ans] = run(capsys, "ask", "--json", QUESTION, *dirs)
     assert code == 0 and "premier trimestre 2025" in ans["citations"][0]["quote"]
 
