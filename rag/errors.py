@@ -25,8 +25,9 @@ class IndexMissingError(RagError):
 
 
 class IndexDamagedError(RagError):
-    """The index is there but Chroma cannot read it (a damaged file, another Chroma version's
-    format, a server's error). The articles are not in it: it is rebuilt from them."""
+    """A local index is there but Chroma cannot read it (a damaged file, another Chroma
+    version's format). The articles are not in it: it is rebuilt from them. (A Chroma server's
+    errors are plain RagErrors: an index others may share is never offered for a rebuild.)"""
 
 
 class LLMError(RagError):

@@ -376,6 +376,7 @@ class LocalState:
         of it, so the next client makes a new index. Returns the generation last seen, for the
         new index to count on from."""
         where = self.settings.index_dir
+        cause = exc.__cause__ or exc  # Chroma's words, not the IndexDamagedError around them
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = where.with_name(f"{where.name}.damaged-{stamp}")
         with self._lock:
@@ -384,7 +385,7 @@ class LocalState:
                 where.rename(aside)
             except OSError as error:  # a mount point, a permission
                 raise IndexDamagedError(
-                    f"The index in {where}/ cannot be read ({exc.__cause__ or exc}) and could "
+                    f"The index in {where}/ cannot be read ({cause}) and could "
                     f"not be moved aside ({error}): move or delete it by hand, then run "
                     "`rag index`."
                 ) from error
@@ -396,7 +397,7 @@ class LocalState:
             "The index in %s/ could not be read (%s): moved to %s/ (delete it once the new index "
             "works); building a new one.",
             where,
-            exc.__cause__ or exc,  # Chroma's words, not the IndexDamagedError around them
+            cause,
             aside,
         )
         return generation
